@@ -1,0 +1,5 @@
+"""Configuration: the validated settings and the tracked items."""
+
+from config.errors import ConfigError
+
+__all__ = ["ConfigError"]

@@ -1,0 +1,99 @@
+"""The one settings object (SPEC §6), from the environment and ``.env``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/motionwatch.db"
+DEFAULT_API_BASE = "https://discord.com/api/v10"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def normalize_database_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` mean asyncpg (SPEC §6); other URLs pass as they are."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    discord_token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    discord_api_base: str = DEFAULT_API_BASE
+    discord_gateway_url: str | None = None
+    tracker_config: Path = Path("config/tracker.toml")
+    news_poll_seconds: int = Field(default=900, ge=1)
+    allow_private_sources: bool = False
+    dev_guild_id: int | None = Field(default=None, gt=0)
+    log_level: LogLevel = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = normalize_database_url(value.strip())
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must be sqlite+aiosqlite://… or postgresql+asyncpg:// (postgres:// and "
+                "postgresql:// are read as asyncpg)"
+            )
+        return value
+
+    @field_validator("discord_api_base", "discord_gateway_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("must be an http(s):// or ws(s):// URL")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("discord_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None
+        return value
+
+
+def load_settings(*, require_token: bool, env_file: Path | None = Path(".env")) -> Settings:
+    """Read and validate the settings, or raise ConfigError with a line per bad variable."""
+    problems: list[str] = []
+    try:
+        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
+            given = error.get("input")
+            shown = f" (got {given!r})" if isinstance(given, str | int) else ""
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}{shown}")
+        raise ConfigError(problems) from None
+    if require_token and settings.discord_token is None:
+        problems.append(
+            "DISCORD_TOKEN: required to connect to Discord; set it in the environment or in .env "
+            "(python bot.py --demo runs without one)"
+        )
+        raise ConfigError(problems)
+    return settings

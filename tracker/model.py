@@ -1,0 +1,69 @@
+"""Value types shared by the rule sets and everything that reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Precision(StrEnum):
+    """How precisely an event's time is known; a date-only event is stored at local 00:00."""
+
+    DATE = "date"
+    DATETIME = "datetime"
+
+
+class Kind(StrEnum):
+    MOTION = "motion"
+    AGREEMENT = "agreement"
+
+
+@dataclass(frozen=True, slots=True)
+class EventFact:
+    """What a rule set needs to know of one timeline event."""
+
+    occurred_at: datetime
+    stage: str | None = None
+    precision: Precision = Precision.DATETIME
+    # Tie-breaker for events at the same instant (the store's id, or seed order).
+    order: int = 0
+
+
+FactValue = int | bool | str | datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A moment the rules say matters.
+
+    ``key`` names the deadline independently of its time ("window-closes",
+    "notice:2027-11-23"), so that a deadline which moves keeps its identity
+    and its reminders can be planned again.
+    """
+
+    key: str
+    kind: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """An item's state at one instant, as its rule set reads the events."""
+
+    stage: str | None
+    since: datetime | None
+    # True when the rules reached the stage without anyone recording it
+    # (a motion deemed discarded, an agreement ended at its term end).
+    derived: bool
+    facts: Mapping[str, FactValue] = field(default_factory=dict)
+    deadlines: tuple[Deadline, ...] = ()
+
+    @property
+    def next_deadline(self) -> Deadline | None:
+        return self.deadlines[0] if self.deadlines else None
+
+
+class StageChangeError(ValueError):
+    """A stage change the item's rule set does not allow; the message says why."""
