@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -80,8 +82,9 @@ class Settings(BaseSettings):
 def load_settings(*, require_token: bool, env_file: Path | None = Path(".env")) -> Settings:
     """Read and validate the settings, or raise ConfigError with a line per bad variable."""
     problems: list[str] = []
+    settings: Settings | None = None
     try:
-        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file)
     except ValidationError as exc:
         for error in exc.errors():
             name = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
@@ -89,11 +92,20 @@ def load_settings(*, require_token: bool, env_file: Path | None = Path(".env")) 
             shown = f" (got {given!r})" if isinstance(given, str | int) else ""
             message = str(error["msg"]).removeprefix("Value error, ")
             problems.append(f"{name}: {message}{shown}")
-        raise ConfigError(problems) from None
-    if require_token and settings.discord_token is None:
+    if require_token and not _token_given(settings, env_file):
         problems.append(
             "DISCORD_TOKEN: required to connect to Discord; set it in the environment or in .env "
             "(python bot.py --demo runs without one)"
         )
+    if problems or settings is None:
         raise ConfigError(problems)
     return settings
+
+
+def _token_given(settings: Settings | None, env_file: Path | None) -> bool:
+    if settings is not None:
+        return settings.discord_token is not None
+    # The other settings failed to validate; still say whether the token is missing too.
+    file_values = dotenv_values(env_file) if env_file and env_file.exists() else {}
+    value = os.environ.get("DISCORD_TOKEN") or file_values.get("DISCORD_TOKEN") or ""
+    return bool(value.strip())

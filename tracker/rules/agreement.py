@@ -1,4 +1,4 @@
-"""Rule set ``auto-renewing-agreement`` (SPEC §2): a treaty that renews itself unless notice is given.
+"""Rule set ``auto-renewing-agreement`` (SPEC §2): a treaty renewing itself unless notice is given.
 
 Term ends fall on anniversaries of entry into force at 00:00 in the item's zone.
 A notice given before a renewal's notice deadline (renewal minus the notice
@@ -9,7 +9,7 @@ the termination revivable; a withdrawn one returns it to normal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import ClassVar
@@ -67,7 +67,7 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
         NOTICE_WITHDRAWN,
         TERMINATED,
     )
-    transitions = {
+    transitions: ClassVar[Mapping[str | None, frozenset[str]]] = {
         None: frozenset({NEGOTIATING, INITIALLED, SIGNED, IN_FORCE}),
         NEGOTIATING: frozenset({INITIALLED, SIGNED}),
         INITIALLED: frozenset({NEGOTIATING, SIGNED}),
@@ -177,7 +177,11 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
         if anchor is not None and state.in_force_from is not None:
             counted_until = now if state.ended_at is None else state.ended_at
             ends = self.term_ends_up_to(anchor, counted_until)
-            if state.ended_at is not None and ends and self.term_end(anchor, ends) == state.ended_at:
+            if (
+                state.ended_at is not None
+                and ends
+                and self.term_end(anchor, ends) == state.ended_at
+            ):
                 ends -= 1  # the term end that ended it is not an extension
             facts["extensions"] = ends
             if state.stage == TERMINATION_NOTIFIED and state.ends_at is not None:
@@ -206,8 +210,11 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
         if notice > now:
             out.append(Deadline(f"notice:{tag}", "notice_deadline", notice))
         else:
-            # This year's notice deadline has passed: the next one that still counts.
+            # This year's notice deadline has passed: the next one that still counts. With a
+            # notice period longer than the renewal period that may be several terms on.
             following = self.next_term_end(anchor, renewal)
+            while self.notice_deadline(following) <= now:
+                following = self.next_term_end(anchor, following)
             next_tag = local_date(following, self.tz).isoformat()
             out.append(
                 Deadline(f"notice:{next_tag}", "notice_deadline", self.notice_deadline(following))

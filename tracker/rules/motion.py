@@ -9,7 +9,7 @@ not voted by then, it is deemed discarded.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -91,7 +91,7 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
         WITHDRAWN,
         SHELVED,
     )
-    transitions = {
+    transitions: ClassVar[Mapping[str | None, frozenset[str]]] = {
         None: frozenset({ANNOUNCED, SUBMITTED}),
         ANNOUNCED: frozenset({SUBMITTED, SHELVED}),
         SHELVED: frozenset({ANNOUNCED, SUBMITTED}),
@@ -132,7 +132,7 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
         return new
 
     def _check_vote_time(self, reported_at: datetime, event: EventFact) -> None:
-        opens, closes = self.window(reported_at)
+        opens = self.window(reported_at)[0]
         at = event.occurred_at
         # A date-only vote is somewhere in that local day: accept it if the day meets the window.
         latest = at + timedelta(days=1) if event.precision == "date" else at

@@ -1,0 +1,1 @@
+"""The Discord commands, one cog per module."""

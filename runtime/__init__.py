@@ -1,0 +1,1 @@
+"""The process around the bot: start-up, logging, the --check report."""

@@ -1,0 +1,1 @@
+"""What the bot does, between the Discord layer and the store: plain async functions."""

@@ -1,0 +1,1 @@
+"""The database: models, engine and sessions, migrations, and the query functions."""

@@ -1,0 +1,245 @@
+"""The tables. Discord ids are BIGINT; every datetime is UTC and tz-aware (UTCDateTime)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Item(SQLModel, table=True):
+    """A tracked item; configuration is the truth, this row anchors the foreign keys."""
+
+    __tablename__ = "item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=32, unique=True)
+    kind: str = Field(max_length=16)
+    rule_set: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TimelineEvent(SQLModel, table=True):
+    """Something that happened to an item. Never hard-deleted: removal sets ``deleted_at``."""
+
+    __tablename__ = "timeline_event"
+    __table_args__ = (
+        # A page of an item's timeline: events of one item (and guild), oldest first.
+        Index("ix_timeline_event_page", "item_id", "occurred_at", "id"),
+        Index("ix_timeline_event_guild", "guild_id", "item_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    # None: shared by every guild (seed history); otherwise the guild it was recorded in.
+    guild_id: int | None = Field(default=None, sa_type=BigInteger)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    precision: str = Field(max_length=8)
+    summary_en: str = Field(max_length=1000)
+    summary_ko: str | None = Field(default=None, max_length=1000)
+    stage: str | None = Field(default=None, max_length=32)
+    source_name: str | None = Field(default=None, max_length=200)
+    source_url: str | None = Field(default=None, max_length=2000)
+    recorded_by: int | None = Field(default=None, sa_type=BigInteger)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    seed_key: str | None = Field(default=None, max_length=160, unique=True)
+    news_entry_id: int | None = Field(default=None, foreign_key="news_entry.id")
+    revision: int = Field(default=1)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_by: int | None = Field(default=None, sa_type=BigInteger)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    deleted_by: int | None = Field(default=None, sa_type=BigInteger)
+    delete_reason: str | None = Field(default=None, max_length=500)
+
+
+class EventRevision(SQLModel, table=True):
+    """An event as it was before an edit: the edit history /timeline can show."""
+
+    __tablename__ = "event_revision"
+    __table_args__ = (UniqueConstraint("event_id", "revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="timeline_event.id")
+    revision: int
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    precision: str = Field(max_length=8)
+    summary_en: str = Field(max_length=1000)
+    summary_ko: str | None = Field(default=None, max_length=1000)
+    stage: str | None = Field(default=None, max_length=32)
+    source_name: str | None = Field(default=None, max_length=200)
+    source_url: str | None = Field(default=None, max_length=2000)
+    edited_by: int | None = Field(default=None, sa_type=BigInteger)
+    edited_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what, when, and what it was before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_guild_at", "guild_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int | None = Field(default=None, sa_type=BigInteger)
+    actor_id: int | None = Field(default=None, sa_type=BigInteger)
+    action: str = Field(max_length=32)
+    target_type: str = Field(max_length=32)
+    target_id: str = Field(max_length=64)
+    before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class GuildSettings(SQLModel, table=True):
+    __tablename__ = "guild_settings"
+
+    guild_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    news_channel_id: int | None = Field(default=None, sa_type=BigInteger)
+    reminders_channel_id: int | None = Field(default=None, sa_type=BigInteger)
+    updates_channel_id: int | None = Field(default=None, sa_type=BigInteger)
+    moderator_role_id: int | None = Field(default=None, sa_type=BigInteger)
+    ping_role_id: int | None = Field(default=None, sa_type=BigInteger)
+    reminder_offsets: str = Field(default="7d,1d,1h", max_length=200)
+    language: str | None = Field(default=None, max_length=8)
+    preferred_locale: str | None = Field(default=None, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CustomDeadline(SQLModel, table=True):
+    """A deadline a moderator added; reminded like the computed ones."""
+
+    __tablename__ = "custom_deadline"
+    __table_args__ = (
+        Index("ix_custom_deadline_due", "due_at"),
+        Index("ix_custom_deadline_guild_item", "guild_id", "item_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_type=BigInteger)
+    item_id: int = Field(foreign_key="item.id")
+    title: str = Field(max_length=200)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    deleted_by: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class NewsSource(SQLModel, table=True):
+    """A feed, fetched once per poll however many guilds follow it."""
+
+    __tablename__ = "news_source"
+    __table_args__ = (Index("ix_news_source_next_poll", "enabled", "next_poll_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000, unique=True)
+    name: str = Field(max_length=200)
+    from_config: bool = Field(default=False)
+    enabled: bool = Field(default=True)
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    initialized_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    consecutive_failures: int = Field(default=0)
+    next_poll_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class GuildSource(SQLModel, table=True):
+    """A source a guild added with /source add (configured sources serve every guild)."""
+
+    __tablename__ = "guild_source"
+
+    guild_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    source_id: int = Field(foreign_key="news_source.id", primary_key=True)
+    added_by: int | None = Field(default=None, sa_type=BigInteger)
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NewsEntry(SQLModel, table=True):
+    __tablename__ = "news_entry"
+    __table_args__ = (
+        UniqueConstraint("source_id", "entry_key"),
+        Index("ix_news_entry_canonical_url", "canonical_url"),
+        Index("ix_news_entry_first_seen", "first_seen_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="news_source.id")
+    entry_key: str = Field(max_length=500)
+    url: str = Field(max_length=2000)
+    canonical_url: str = Field(max_length=2000)
+    title: str = Field(max_length=500)
+    title_key: str = Field(max_length=500)
+    summary: str | None = Field(default=None, sa_type=Text)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NewsPost(SQLModel, table=True):
+    """One entry posted (or being posted) in one guild's news channel."""
+
+    __tablename__ = "news_post"
+    __table_args__ = (UniqueConstraint("guild_id", "entry_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_type=BigInteger)
+    entry_id: int = Field(foreign_key="news_entry.id")
+    channel_id: int = Field(sa_type=BigInteger)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    state: str = Field(default="pending", max_length=16)
+    outlets: list[str] = Field(default_factory=list, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReminderDelivery(SQLModel, table=True):
+    """One reminder (guild × deadline × offset): claimed before sending, recorded after."""
+
+    __tablename__ = "reminder_delivery"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "deadline_key", "deadline_at", "offset_seconds"),
+        Index("ix_reminder_delivery_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_type=BigInteger)
+    item_id: int = Field(foreign_key="item.id")
+    deadline_key: str = Field(max_length=160)
+    deadline_at: datetime = Field(sa_type=UTCDateTime)
+    offset_seconds: int
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    state: str = Field(default="planned", max_length=16)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    late: bool = Field(default=False)
+
+
+class BotState(SQLModel, table=True):
+    """Small facts the bot keeps between runs (the hash of the last command sync)."""
+
+    __tablename__ = "bot_state"
+
+    key: str = Field(max_length=64, primary_key=True)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+metadata = SQLModel.metadata

@@ -1,0 +1,1 @@
+"""Query functions: keyword-only, each taking the session it works in."""
