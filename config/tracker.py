@@ -84,7 +84,9 @@ class ItemConfig(_Strict):
 
 
 class TrackerFile(_Strict):
-    items: list[ItemConfig] = Field(min_length=1)
+    # Items stay raw here and are validated one by one, so that a problem in one
+    # does not hide the problems of another.
+    items: list[dict[str, Any]] = Field(min_length=1)
 
 
 class SeedEventConfig(_Strict):
@@ -145,7 +147,12 @@ def load_tracker(path: Path) -> TrackerConfig:
     problems: list[str] = []
     items: list[ItemSpec] = []
     seen: set[str] = set()
-    for index, item in enumerate(parsed.items):
+    for index, raw_item in enumerate(parsed.items):
+        try:
+            item = ItemConfig.model_validate(raw_item)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(label, exc, f"items[{index}]"))
+            continue
         where = f"items[{index}]"
         if item.key in seen:
             problems.append(f"{label}: {where}.key: '{item.key}' is used by an earlier item")
@@ -181,7 +188,7 @@ def _build_item(path: Path, item: ItemConfig, where: str, problems: list[str]) -
         try:
             rules.validate(facts)
         except StageChangeError as exc:
-            problems.append(f"{path.parent / item.seed}: {exc}")
+            problems.append(f"{path.parent / item.seed}: event[{exc.order}].{exc}")
     return ItemSpec(
         key=item.key,
         name_en=item.name.en,

@@ -306,7 +306,7 @@ def test_seed_with_a_bad_stage_order(tmp_path: Path) -> None:
     )
     path = write(tmp_path, agreement(seed="seeds/pact.toml"))
     line = only_problem(path, label=seed)
-    assert "stage" in line
+    assert line.startswith(f"{seed}: event[1].stage: ")
     assert "'notice_suspended'" in line
     assert "'in_force'" in line
     assert "2019-11-22 18:00" in line
@@ -515,3 +515,11 @@ def test_env_file_is_read(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # The environment wins over the file.
     env.setenv("NEWS_POLL_SECONDS", "30")
     assert load_settings(require_token=True, env_file=dotenv).news_poll_seconds == 30
+
+
+def test_problems_in_two_items_are_all_reported(tmp_path: Path) -> None:
+    text = agreement(key="one", timezone="Mars/Olympus") + agreement(key="two", notice=-1)
+    problems = problems_of(write(tmp_path, text))
+    assert len(problems) == 2, problems
+    assert "items[0].timezone" in problems[0]
+    assert "items[1].params.notice_period_days" in problems[1]

@@ -67,3 +67,8 @@ class Assessment:
 
 class StageChangeError(ValueError):
     """A stage change the item's rule set does not allow; the message says why."""
+
+    def __init__(self, message: str, *, order: int | None = None) -> None:
+        super().__init__(message)
+        # The refused event's ``EventFact.order``, so a caller can point at it.
+        self.order = order

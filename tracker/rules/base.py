@@ -106,7 +106,11 @@ class RuleSet(ABC, Generic[P, S]):
             if event.stage is None:
                 continue
             state = self.advance(state, at)
-            state = self.apply(state, replace(event, occurred_at=at))
+            try:
+                state = self.apply(state, replace(event, occurred_at=at))
+            except StageChangeError as exc:
+                exc.order = event.order
+                raise
         return self.advance(state, until)
 
     def validate(self, events: Sequence[EventFact]) -> None:
