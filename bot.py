@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import signal
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from config.errors import ConfigError
 from config.settings import Settings, load_settings
 from config.tracker import TrackerConfig, load_tracker
 from runtime.logs import configure_logging
 
+log = logging.getLogger("motionwatch")
+
+USER_AGENT = "motionwatch (+https://github.com/motionwatch/motionwatch)"
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -24,6 +30,12 @@ EXIT_CONFIG = 2
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--demo",
+        action="store_true",
+        help="run the real bot against the bundled local Discord stand-in (no token, no "
+        "network) and print a short session as a member would read it",
+    )
     mode.add_argument(
         "--check",
         action="store_true",
@@ -72,7 +84,7 @@ def load_configuration(*, require_token: bool) -> tuple[Settings, TrackerConfig]
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        settings, tracker = load_configuration(require_token=not args.check)
+        settings, tracker = load_configuration(require_token=not (args.check or args.demo))
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
@@ -92,8 +104,67 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(lines))
         return EXIT_OK
 
-    print("connecting to Discord is not part of this build yet; use --check", file=sys.stderr)
-    return EXIT_FAILURE
+    if args.demo:
+        from demo.session import run_demo
+
+        return asyncio.run(run_demo(settings, tracker))
+
+    return asyncio.run(run(settings, tracker, token))
+
+
+async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:
+    """Build the parts, hand them to the bot, and run until SIGINT/SIGTERM or a fatal error."""
+    import discord
+    import httpx
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from discordbot.bot import MotionwatchBot, point_at
+    from services.context import Services
+    from storage.engine import create_engine, session_factory
+
+    point_at(settings.discord_api_base, settings.discord_gateway_url)
+    engine = create_engine(settings.database_url)
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(15.0), follow_redirects=False, headers={"User-Agent": USER_AGENT}
+    ) as http:
+        services = Services(
+            settings=settings,
+            tracker=tracker,
+            engine=engine,
+            sessions=session_factory(engine),
+            http=http,
+            scheduler=AsyncIOScheduler(timezone=UTC),
+        )
+        bot = MotionwatchBot(services)
+        try:
+            return await _run_until_stopped(bot, token)
+        except discord.LoginFailure:
+            print("DISCORD_TOKEN: Discord refused the token (401 Unauthorized)", file=sys.stderr)
+            return EXIT_CONFIG
+        except discord.PrivilegedIntentsRequired as exc:
+            print(f"DISCORD_TOKEN: the application lacks a privileged intent: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        finally:
+            await engine.dispose()
+
+
+async def _run_until_stopped(bot: Any, token: str) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with bot:
+        runner = asyncio.create_task(bot.start(token), name="discord-client")
+        stopper = asyncio.create_task(stop.wait(), name="signal-wait")
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if runner in done:
+            stopper.cancel()
+            runner.result()  # re-raises what stopped the client
+            return EXIT_OK
+        log.info("stopping on signal")
+        await bot.close()
+        await asyncio.wait({runner}, timeout=10)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import TimelineEvent
-from storage.queries.events import list_events, to_fact
+from storage.queries.events import count_events, latest_event, stage_events, to_fact
 from tracker.items import ItemSpec
 from tracker.model import Assessment
 
@@ -24,11 +24,11 @@ class ItemStatus:
 async def item_status(
     session: AsyncSession, *, spec: ItemSpec, item_id: int, guild_id: int | None, now: datetime
 ) -> ItemStatus:
-    events = await list_events(session, item_id=item_id, guild_id=guild_id)
-    past = [e for e in events if e.occurred_at <= now]
+    # Only stage changes move the rules, so only they are read, not the whole history.
+    staged = await stage_events(session, item_id=item_id, guild_id=guild_id)
     return ItemStatus(
         spec=spec,
-        assessment=spec.assess([to_fact(e) for e in events], now),
-        latest=past[-1] if past else None,
-        event_count=len(events),
+        assessment=spec.assess([to_fact(e) for e in staged], now),
+        latest=await latest_event(session, item_id=item_id, guild_id=guild_id, before=now),
+        event_count=await count_events(session, item_id=item_id, guild_id=guild_id),
     )

@@ -46,6 +46,8 @@ class Deadline:
     key: str
     kind: str
     at: datetime
+    # What the deadline decides about, e.g. the renewal a notice deadline governs.
+    effect_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

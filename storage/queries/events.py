@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import col, select
@@ -46,6 +47,18 @@ async def list_events(
     return (await session.exec(stmt)).all()
 
 
+async def stage_events(
+    session: AsyncSession, *, item_id: int, guild_id: int | None = None
+) -> Sequence[TimelineEvent]:
+    """The visible events that change the item's stage, oldest first."""
+    stmt = (
+        _visible(select(TimelineEvent), item_id=item_id, guild_id=guild_id)
+        .where(col(TimelineEvent.stage).is_not(None))
+        .order_by(col(TimelineEvent.occurred_at), col(TimelineEvent.id))
+    )
+    return (await session.exec(stmt)).all()
+
+
 async def count_events(session: AsyncSession, *, item_id: int, guild_id: int | None = None) -> int:
     stmt = _visible(
         select(func.count()).select_from(TimelineEvent),  # type: ignore[arg-type]
@@ -70,12 +83,18 @@ async def page_events(
 
 
 async def latest_event(
-    session: AsyncSession, *, item_id: int, guild_id: int | None = None
+    session: AsyncSession,
+    *,
+    item_id: int,
+    guild_id: int | None = None,
+    before: datetime | None = None,
 ) -> TimelineEvent | None:
-    stmt = (
-        _visible(select(TimelineEvent), item_id=item_id, guild_id=guild_id)
-        .order_by(col(TimelineEvent.occurred_at).desc(), col(TimelineEvent.id).desc())
-        .limit(1)
+    """The most recent visible event (at or before ``before`` when given)."""
+    stmt = _visible(select(TimelineEvent), item_id=item_id, guild_id=guild_id)
+    if before is not None:
+        stmt = stmt.where(col(TimelineEvent.occurred_at) <= before)
+    stmt = stmt.order_by(col(TimelineEvent.occurred_at).desc(), col(TimelineEvent.id).desc()).limit(
+        1
     )
     return (await session.exec(stmt)).first()
 

@@ -208,7 +208,7 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
         tag = local_date(renewal, self.tz).isoformat()
         out = [Deadline(f"renewal:{tag}", "renewal", renewal)]
         if notice > now:
-            out.append(Deadline(f"notice:{tag}", "notice_deadline", notice))
+            out.append(Deadline(f"notice:{tag}", "notice_deadline", notice, effect_at=renewal))
         else:
             # This year's notice deadline has passed: the next one that still counts. With a
             # notice period longer than the renewal period that may be several terms on.
@@ -217,6 +217,11 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
                 following = self.next_term_end(anchor, following)
             next_tag = local_date(following, self.tz).isoformat()
             out.append(
-                Deadline(f"notice:{next_tag}", "notice_deadline", self.notice_deadline(following))
+                Deadline(
+                    f"notice:{next_tag}",
+                    "notice_deadline",
+                    self.notice_deadline(following),
+                    effect_at=following,
+                )
             )
         return out

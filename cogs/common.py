@@ -1,0 +1,26 @@
+"""What the cogs share: the item option's autocomplete and the bot's type."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import discord
+from discord import app_commands
+
+from discordbot.bot import MotionwatchBot
+from tracker.lookup import find_items
+
+
+def bot_of(interaction: discord.Interaction) -> MotionwatchBot:
+    return cast(MotionwatchBot, interaction.client)
+
+
+async def item_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    bot = bot_of(interaction)
+    korean = str(interaction.locale).startswith("ko")
+    return [
+        app_commands.Choice(name=(item.name_ko if korean else item.name_en)[:100], value=item.key)
+        for item in find_items(bot.services.tracker.items, current)
+    ]

@@ -1,0 +1,115 @@
+"""/timeline: an item's history, ten events a page, with previous/next buttons.
+
+The buttons are DynamicItems: their custom id carries the item and the page,
+so they keep working after a restart without any state kept in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+from discord import Interaction, app_commands
+from discord.ext import commands
+
+from cogs.common import bot_of, item_autocomplete
+from discordbot.bot import MotionwatchBot
+from discordbot.language import language_of
+from discordbot.replies import respond, send_kwargs
+from discordbot.translator import L
+from i18n import t
+from render.common import Reply
+from render.timeline import render_timeline
+from services.reading import require_item, timeline_page
+from tracker.lookup import resolve_item
+
+PAGE_PATTERN = r"tl:(?P<item>[a-z0-9-]{1,32}):(?P<page>\d{1,6}):(?P<dir>[pn])"
+
+
+class TimelinePageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAGE_PATTERN):
+    def __init__(
+        self, item_key: str, page: int, direction: str, label: str = "", disabled: bool = False
+    ) -> None:
+        self.item_key, self.page, self.direction = item_key, page, direction
+        super().__init__(
+            discord.ui.Button(
+                label=label or ("◀" if direction == "p" else "▶"),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"tl:{item_key}:{page}:{direction}",
+                disabled=disabled,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> TimelinePageButton:
+        return cls(match["item"], int(match["page"]), match["dir"])
+
+    async def callback(self, interaction: Interaction) -> None:
+        bot = bot_of(interaction)
+        spec = resolve_item(bot.services.tracker.items, self.item_key)
+        language = await language_of(interaction)
+        if spec is None:
+            await interaction.response.send_message(t(language, "error.expired"), ephemeral=True)
+            return
+        async with bot.services.sessions() as session:
+            # Events may have been removed since the message was sent: stay in range.
+            _, total, pages = await timeline_page(
+                session, bot.services, guild_id=interaction.guild_id, item=spec, page=1
+            )
+            page = min(max(self.page, 1), pages)
+            events, total, pages = await timeline_page(
+                session, bot.services, guild_id=interaction.guild_id, item=spec, page=page
+            )
+        reply = render_timeline(language, spec, events, page=page, total=total)
+        kwargs = send_kwargs(reply)
+        kwargs.pop("allowed_mentions")
+        await interaction.response.edit_message(
+            view=pager(language, spec.key, reply),
+            allowed_mentions=discord.AllowedMentions.none(),
+            **kwargs,
+        )
+
+
+def pager(language: str, item_key: str, reply: Reply) -> discord.ui.View:
+    page, pages = reply.page or 1, reply.pages or 1
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        TimelinePageButton(item_key, page - 1, "p", t(language, "timeline.previous"), page <= 1)
+    )
+    view.add_item(
+        TimelinePageButton(item_key, page + 1, "n", t(language, "timeline.next"), page >= pages)
+    )
+    return view
+
+
+class TimelineCog(commands.Cog):
+    def __init__(self, bot: MotionwatchBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name=L("cmd.timeline.name"), description=L("cmd.timeline.description"))
+    @app_commands.rename(item=L("opt.item.name"), page=L("opt.page.name"))
+    @app_commands.describe(item=L("opt.item.description"), page=L("opt.page.description"))
+    @app_commands.autocomplete(item=item_autocomplete)
+    async def timeline(
+        self,
+        interaction: Interaction,
+        item: str | None = None,
+        page: app_commands.Range[int, 1, 100000] = 1,
+    ) -> None:
+        bot = bot_of(interaction)
+        spec = require_item(bot.services, item)
+        language = await language_of(interaction)
+        async with bot.services.sessions() as session:
+            events, total, _ = await timeline_page(
+                session, bot.services, guild_id=interaction.guild_id, item=spec, page=page
+            )
+        reply = render_timeline(language, spec, events, page=page, total=total)
+        await respond(interaction, reply, view=pager(language, spec.key, reply))
+
+
+async def setup(bot: MotionwatchBot) -> None:
+    bot.add_dynamic_items(TimelinePageButton)
+    await bot.add_cog(TimelineCog(bot))

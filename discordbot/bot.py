@@ -1,0 +1,100 @@
+"""The bot: a commands.Bot given its parts (dependency injection), doing start-up in setup_hook."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from discordbot.errors import on_app_command_error
+from discordbot.sync import sync_if_changed
+from discordbot.translator import CatalogTranslator
+from runtime.startup import prepare_database
+from services.context import Services
+from services.guilds import GuildSettingsCache
+
+log = logging.getLogger(__name__)
+
+# The cogs, loaded in this order; one explicit list, no directory scanning.
+COGS = (
+    "cogs.status",
+    "cogs.timeline",
+    "cogs.about",
+)
+
+
+def point_at(api_base: str | None, gateway_url: str | None) -> None:
+    """Send discord.py's REST and gateway traffic to a proxy or a local stand-in.
+
+    discord.py keeps both as class attributes (one Discord per process), so this is
+    process-wide; it must run before the bot logs in.
+    """
+    if api_base:
+        discord.http.Route.BASE = api_base.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+class MotionwatchTree(app_commands.CommandTree["MotionwatchBot"]):
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        await on_app_command_error(interaction, error)
+
+
+class MotionwatchBot(commands.Bot):
+    def __init__(self, services: Services) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            # Nothing the bot sends may ping anyone unless a message says so explicitly.
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=MotionwatchTree,
+        )
+        self.services = services
+        self.guild_settings = GuildSettingsCache(services.sessions)
+        self.started_monotonic = time.monotonic()
+        self.last_poll: datetime | None = None
+        self.synced: list[str] = []
+
+    @property
+    def uptime(self) -> timedelta:
+        return timedelta(seconds=time.monotonic() - self.started_monotonic)
+
+    def now(self) -> datetime:
+        return self.services.clock().astimezone(UTC)
+
+    async def setup_hook(self) -> None:
+        # Runs once per process, before the gateway connects (on_ready runs on every reconnect).
+        services = self.services
+        prepared = await prepare_database(
+            services.engine, services.sessions, items=services.tracker.items
+        )
+        services.item_ids.update(prepared.item_ids)
+        await self.tree.set_translator(CatalogTranslator())
+        for name in COGS:
+            await self.load_extension(name)
+        assert self.application_id is not None
+        self.synced = await sync_if_changed(
+            self.tree,
+            services.sessions,
+            application_id=self.application_id,
+            dev_guild_id=services.settings.dev_guild_id,
+        )
+        if not services.scheduler.running:
+            services.scheduler.start()
+        log.info("ready to connect: %d cogs, %d items", len(COGS), len(prepared.item_ids))
+
+    async def close(self) -> None:
+        scheduler = self.services.scheduler
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        await super().close()

@@ -1,0 +1,55 @@
+"""The one app-command error handler.
+
+The member gets a short ephemeral message; the log gets the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from discordbot.replies import NO_MENTIONS
+from i18n import t
+from services.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def _user_error(error: BaseException) -> UserError | None:
+    while error is not None:
+        if isinstance(error, UserError):
+            return error
+        error = getattr(error, "original", None) or error.__cause__  # type: ignore[assignment]
+    return None
+
+
+async def tell(interaction: discord.Interaction, text: str) -> None:
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+    except discord.HTTPException:
+        log.warning("could not tell the member about an error", exc_info=True)
+
+
+async def on_app_command_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
+    from discordbot.language import language_of
+
+    language = await language_of(interaction)
+    user_error = _user_error(error)
+    if user_error is not None:
+        await tell(interaction, t(language, user_error.key, **user_error.values))
+        return
+    if isinstance(error, app_commands.NoPrivateMessage):
+        await tell(interaction, t(language, "error.guild_only"))
+        return
+    command = interaction.command.qualified_name if interaction.command else "?"
+    log.error("command /%s failed", command, exc_info=error)
+    await tell(interaction, t(language, "error.generic"))

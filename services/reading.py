@@ -1,0 +1,97 @@
+"""The read commands' logic: which items, which events, which deadlines, for one guild."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from render.deadlines import DeadlineRow
+from render.timeline import PER_PAGE, page_count
+from services.context import Services
+from services.errors import UserError
+from services.tracking import ItemStatus, item_status
+from storage.models import TimelineEvent
+from storage.queries.deadlines import upcoming_custom_deadlines
+from storage.queries.events import count_events, page_events
+from tracker.items import ItemSpec
+from tracker.lookup import resolve_item
+from tracker.model import Deadline
+
+
+def pick_item(services: Services, value: str | None) -> ItemSpec | None:
+    """The item a command names; None means every item. An unknown name is the member's error."""
+    items = services.tracker.items
+    if value is None or not value.strip():
+        return None
+    item = resolve_item(items, value)
+    if item is None:
+        raise UserError("error.unknown_item", item=value, known=", ".join(i.key for i in items))
+    return item
+
+
+def require_item(services: Services, value: str | None) -> ItemSpec:
+    """Like pick_item, but one item is needed; it may be omitted only when there is one."""
+    item = pick_item(services, value)
+    if item is not None:
+        return item
+    items = services.tracker.items
+    if len(items) == 1:
+        return items[0]
+    raise UserError("error.item_required", known=", ".join(i.key for i in items))
+
+
+async def statuses(
+    session: AsyncSession,
+    services: Services,
+    *,
+    guild_id: int | None,
+    item: ItemSpec | None,
+    now: datetime,
+) -> list[ItemStatus]:
+    chosen = [item] if item else list(services.tracker.items)
+    return [
+        await item_status(
+            session, spec=spec, item_id=services.item_ids[spec.key], guild_id=guild_id, now=now
+        )
+        for spec in chosen
+    ]
+
+
+async def timeline_page(
+    session: AsyncSession, services: Services, *, guild_id: int | None, item: ItemSpec, page: int
+) -> tuple[Sequence[TimelineEvent], int, int]:
+    """The events of ``page``, the total and the page count; a page out of range is refused."""
+    item_id = services.item_ids[item.key]
+    total = await count_events(session, item_id=item_id, guild_id=guild_id)
+    pages = page_count(total)
+    if not 1 <= page <= pages:
+        raise UserError("error.page_range", pages=pages)
+    events = await page_events(
+        session, item_id=item_id, guild_id=guild_id, page=page, per_page=PER_PAGE
+    )
+    return events, total, pages
+
+
+async def upcoming_deadlines(
+    session: AsyncSession,
+    services: Services,
+    *,
+    guild_id: int | None,
+    item: ItemSpec | None,
+    now: datetime,
+) -> list[DeadlineRow]:
+    chosen = [item] if item else list(services.tracker.items)
+    rows: list[DeadlineRow] = []
+    for status in await statuses(session, services, guild_id=guild_id, item=item, now=now):
+        rows.extend(DeadlineRow(status.spec, d) for d in status.assessment.deadlines if d.at > now)
+    if guild_id is not None:
+        by_id = {services.item_ids[s.key]: s for s in chosen}
+        for custom in await upcoming_custom_deadlines(
+            session, guild_id=guild_id, item_ids=by_id, after=now
+        ):
+            deadline = Deadline(f"custom:{custom.id}", "custom", custom.due_at)
+            rows.append(DeadlineRow(by_id[custom.item_id], deadline, custom.title, custom.id))
+    rows.sort(key=lambda r: r.deadline.at)
+    return rows
