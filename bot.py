@@ -142,7 +142,9 @@ async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:
             print("DISCORD_TOKEN: Discord refused the token (401 Unauthorized)", file=sys.stderr)
             return EXIT_CONFIG
         except discord.PrivilegedIntentsRequired as exc:
-            print(f"DISCORD_TOKEN: the application lacks a privileged intent: {exc}", file=sys.stderr)
+            print(
+                f"DISCORD_TOKEN: the application lacks a privileged intent: {exc}", file=sys.stderr
+            )
             return EXIT_CONFIG
         finally:
             await engine.dispose()

@@ -28,10 +28,7 @@ class StatusCog(commands.Cog):
         bot = bot_of(interaction)
         spec = pick_item(bot.services, item)
         language = await language_of(interaction)
-        async with bot.services.sessions() as session:
-            rows = await statuses(
-                session, bot.services, guild_id=interaction.guild_id, item=spec, now=bot.now()
-            )
+        rows = await statuses(bot.services, guild_id=interaction.guild_id, item=spec, now=bot.now())
         await respond(interaction, render_status(language, rows))
 
     @app_commands.command(name=L("cmd.deadlines.name"), description=L("cmd.deadlines.description"))
@@ -46,10 +43,9 @@ class StatusCog(commands.Cog):
             await bot.guild_settings.get(interaction.guild_id) if interaction.guild_id else None
         )
         now = bot.now()
-        async with bot.services.sessions() as session:
-            rows = await upcoming_deadlines(
-                session, bot.services, guild_id=interaction.guild_id, item=spec, now=now
-            )
+        rows = await upcoming_deadlines(
+            bot.services, guild_id=interaction.guild_id, item=spec, now=now
+        )
         offsets = parse_offsets(settings.reminder_offsets if settings else DEFAULT_OFFSETS)
         reminders_on = bool(settings and settings.reminders_channel_id)
         reply = render_deadlines(

@@ -20,8 +20,7 @@ from discordbot.replies import respond, send_kwargs
 from discordbot.translator import L
 from i18n import t
 from render.common import Reply
-from render.timeline import render_timeline
-from services.reading import require_item, timeline_page
+from services.reading import require_item, timeline_reply
 from tracker.lookup import resolve_item
 
 PAGE_PATTERN = r"tl:(?P<item>[a-z0-9-]{1,32}):(?P<page>\d{1,6}):(?P<dir>[pn])"
@@ -54,16 +53,15 @@ class TimelinePageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templat
         if spec is None:
             await interaction.response.send_message(t(language, "error.expired"), ephemeral=True)
             return
-        async with bot.services.sessions() as session:
-            # Events may have been removed since the message was sent: stay in range.
-            _, total, pages = await timeline_page(
-                session, bot.services, guild_id=interaction.guild_id, item=spec, page=1
-            )
-            page = min(max(self.page, 1), pages)
-            events, total, pages = await timeline_page(
-                session, bot.services, guild_id=interaction.guild_id, item=spec, page=page
-            )
-        reply = render_timeline(language, spec, events, page=page, total=total)
+        # Events may have been removed since the message was sent: stay in range.
+        reply = await timeline_reply(
+            bot.services,
+            guild_id=interaction.guild_id,
+            item=spec,
+            page=self.page,
+            language=language,
+            clamp=True,
+        )
         kwargs = send_kwargs(reply)
         kwargs.pop("allowed_mentions")
         await interaction.response.edit_message(
@@ -102,11 +100,9 @@ class TimelineCog(commands.Cog):
         bot = bot_of(interaction)
         spec = require_item(bot.services, item)
         language = await language_of(interaction)
-        async with bot.services.sessions() as session:
-            events, total, _ = await timeline_page(
-                session, bot.services, guild_id=interaction.guild_id, item=spec, page=page
-            )
-        reply = render_timeline(language, spec, events, page=page, total=total)
+        reply = await timeline_reply(
+            bot.services, guild_id=interaction.guild_id, item=spec, page=page, language=language
+        )
         await respond(interaction, reply, view=pager(language, spec.key, reply))
 
 

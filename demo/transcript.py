@@ -20,8 +20,13 @@ def _relative(moment: datetime, now: datetime) -> str:
     seconds = (moment - now).total_seconds()
     future = seconds >= 0
     span = abs(seconds)
-    for size, unit in ((31_536_000, "year"), (2_592_000, "month"), (86_400, "day"),
-                       (3_600, "hour"), (60, "minute")):
+    for size, unit in (
+        (31_536_000, "year"),
+        (2_592_000, "month"),
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+    ):
         if span >= size:
             n = int(span // size)
             text = f"{n} {unit}{'s' if n != 1 else ''}"
@@ -50,14 +55,16 @@ def resolve(text: str, *, tz: ZoneInfo, now: datetime, names: Mapping[int, str])
     text = _LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", text)
     text = _USER.sub(lambda m: "@" + names.get(int(m.group(1)), "someone"), text)
     text = _ROLE.sub(lambda m: "@" + names.get(int(m.group(1)), "role"), text)
-    return text.replace("**", "").replace("`", "")
+    return re.sub(r"(?<!\w)\*([^*\n]+)\*(?!\w)", r"\1", text.replace("**", "")).replace("`", "")
 
 
 def _wrap(text: str, indent: str) -> list[str]:
     out: list[str] = []
     for line in text.splitlines() or [""]:
         out.extend(
-            textwrap.wrap(line, WIDTH - len(indent), initial_indent=indent, subsequent_indent=indent)
+            textwrap.wrap(
+                line, WIDTH - len(indent), initial_indent=indent, subsequent_indent=indent
+            )
             or [indent.rstrip()]
         )
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import discord
 import yarl
@@ -48,7 +49,7 @@ class MotionwatchTree(app_commands.CommandTree["MotionwatchBot"]):
 
 
 class MotionwatchBot(commands.Bot):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -58,6 +59,7 @@ class MotionwatchBot(commands.Bot):
             # Nothing the bot sends may ping anyone unless a message says so explicitly.
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=MotionwatchTree,
+            **options,
         )
         self.services = services
         self.guild_settings = GuildSettingsCache(services.sessions)

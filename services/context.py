@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import Settings
 from config.tracker import TrackerConfig
+from services.readcache import ReadCache
 from storage.engine import SessionFactory
 
 
@@ -30,3 +31,7 @@ class Services:
     # Every "now" the bot uses comes from here, so tests can put it at any instant.
     clock: Callable[[], datetime] = system_clock
     item_ids: dict[str, int] = field(default_factory=dict)
+    reads: ReadCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = ReadCache(self.sessions)

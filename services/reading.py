@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
+from render.common import Reply
 from render.deadlines import DeadlineRow
-from render.timeline import PER_PAGE, page_count
+from render.timeline import PER_PAGE, page_count, render_timeline
 from services.context import Services
 from services.errors import UserError
-from services.tracking import ItemStatus, item_status
+from services.tracking import ItemStatus
 from storage.models import TimelineEvent
 from storage.queries.deadlines import upcoming_custom_deadlines
-from storage.queries.events import count_events, page_events
+from storage.queries.events import latest_event
 from tracker.items import ItemSpec
 from tracker.lookup import resolve_item
 from tracker.model import Deadline
@@ -43,54 +42,82 @@ def require_item(services: Services, value: str | None) -> ItemSpec:
 
 
 async def statuses(
-    session: AsyncSession,
-    services: Services,
-    *,
-    guild_id: int | None,
-    item: ItemSpec | None,
-    now: datetime,
+    services: Services, *, guild_id: int | None, item: ItemSpec | None, now: datetime
 ) -> list[ItemStatus]:
-    chosen = [item] if item else list(services.tracker.items)
-    return [
-        await item_status(
-            session, spec=spec, item_id=services.item_ids[spec.key], guild_id=guild_id, now=now
+    out = []
+    for spec in [item] if item else services.tracker.items:
+        item_id = services.item_ids[spec.key]
+        inputs = await services.reads.status_inputs(item_id=item_id, guild_id=guild_id)
+        latest = inputs.latest
+        if latest is not None and latest.occurred_at > now:
+            # Only a scheduled (future) event is newer than now; then ask the store.
+            async with services.sessions() as session:
+                latest = await latest_event(session, item_id=item_id, guild_id=guild_id, before=now)
+        reading = services.reads.assessment(
+            scope=(item_id, guild_id), spec=spec, inputs=inputs, now=now
         )
-        for spec in chosen
-    ]
+        out.append(ItemStatus(spec, reading, latest, inputs.count))
+    return out
 
 
 async def timeline_page(
-    session: AsyncSession, services: Services, *, guild_id: int | None, item: ItemSpec, page: int
+    services: Services, *, guild_id: int | None, item: ItemSpec, page: int, clamp: bool = False
 ) -> tuple[Sequence[TimelineEvent], int, int]:
-    """The events of ``page``, the total and the page count; a page out of range is refused."""
+    """The events of ``page``, the total and the page count.
+
+    A page out of range is refused, or with ``clamp`` moved into range (a button
+    on an old message, after events were removed).
+    """
     item_id = services.item_ids[item.key]
-    total = await count_events(session, item_id=item_id, guild_id=guild_id)
+    total = (await services.reads.status_inputs(item_id=item_id, guild_id=guild_id)).count
     pages = page_count(total)
-    if not 1 <= page <= pages:
+    if clamp:
+        page = min(max(page, 1), pages)
+    elif not 1 <= page <= pages:
         raise UserError("error.page_range", pages=pages)
-    events = await page_events(
-        session, item_id=item_id, guild_id=guild_id, page=page, per_page=PER_PAGE
+    events = await services.reads.page(
+        item_id=item_id, guild_id=guild_id, page=page, per_page=PER_PAGE
     )
-    return events, total, pages
+    return events, total, page
 
 
-async def upcoming_deadlines(
-    session: AsyncSession,
+async def timeline_reply(
     services: Services,
     *,
     guild_id: int | None,
-    item: ItemSpec | None,
-    now: datetime,
+    item: ItemSpec,
+    page: int,
+    language: str,
+    clamp: bool = False,
+) -> Reply:
+    """A rendered timeline page; it depends on no clock, so it is kept until the item changes."""
+    item_id = services.item_ids[item.key]
+    key = (item_id, "timeline", guild_id, page, language, clamp)
+    cached = services.reads.recall(key)
+    if isinstance(cached, Reply):
+        return cached
+    events, total, shown = await timeline_page(
+        services, guild_id=guild_id, item=item, page=page, clamp=clamp
+    )
+    reply = render_timeline(language, item, events, page=shown, total=total)
+    services.reads.remember(key, reply)
+    return reply
+
+
+async def upcoming_deadlines(
+    services: Services, *, guild_id: int | None, item: ItemSpec | None, now: datetime
 ) -> list[DeadlineRow]:
     chosen = [item] if item else list(services.tracker.items)
     rows: list[DeadlineRow] = []
-    for status in await statuses(session, services, guild_id=guild_id, item=item, now=now):
+    for status in await statuses(services, guild_id=guild_id, item=item, now=now):
         rows.extend(DeadlineRow(status.spec, d) for d in status.assessment.deadlines if d.at > now)
     if guild_id is not None:
         by_id = {services.item_ids[s.key]: s for s in chosen}
-        for custom in await upcoming_custom_deadlines(
-            session, guild_id=guild_id, item_ids=by_id, after=now
-        ):
+        async with services.sessions() as session:
+            customs = await upcoming_custom_deadlines(
+                session, guild_id=guild_id, item_ids=by_id, after=now
+            )
+        for custom in customs:
             deadline = Deadline(f"custom:{custom.id}", "custom", custom.due_at)
             rows.append(DeadlineRow(by_id[custom.item_id], deadline, custom.title, custom.id))
     rows.sort(key=lambda r: r.deadline.at)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -17,6 +20,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import normalize_database_url
+from config.tracker import load_tracker
+from demo.harness import running_bot
+from discordbot.bot import MotionwatchBot
+from standin import DiscordStandIn, Guild
 from storage.engine import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
 
@@ -84,3 +91,39 @@ async def migrated(engine: AsyncEngine) -> AsyncEngine:
 @pytest.fixture
 def sessions(migrated: AsyncEngine) -> SessionFactory:
     return session_factory(migrated)
+
+
+# -- the real bot against the stand-in ----------------------------------------------------------
+
+E2E_NOW = datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Asia/Seoul"))
+
+
+@dataclass
+class World:
+    standin: DiscordStandIn
+    guild: Guild
+    channel: int
+    member: int
+    bot: MotionwatchBot
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn() as server:
+        yield server
+        # Every test that talks to the stand-in also checks everything the bot sent.
+        server.assert_no_violations()
+
+
+@pytest.fixture
+async def world(standin: DiscordStandIn, database_url: str) -> AsyncIterator[World]:
+    guild = standin.add_guild("Korea Watchers")
+    channel = next(iter(guild.channels))
+    member = guild.add_member("Mina")
+    async with running_bot(
+        standin,
+        database_url=database_url,
+        tracker=load_tracker(ROOT / "config" / "tracker.toml"),
+        clock=lambda: E2E_NOW,
+    ) as bot:
+        yield World(standin, guild, channel, member, bot)

@@ -289,3 +289,55 @@ def test_reference_helpers() -> None:
         date(2020, 3, 8),
         havana,
     )
+
+
+def _same_reading(a: Assessment, b: Assessment) -> bool:
+    return (a.stage, a.since, a.derived, dict(a.facts), a.deadlines) == (
+        b.stage,
+        b.since,
+        b.derived,
+        dict(b.facts),
+        b.deadlines,
+    )
+
+
+@PROPERTY_SETTINGS
+@given(cases(), st.floats(0, 1), st.booleans())
+def test_an_assessment_holds_until_its_valid_until(
+    case: Case, fraction: float, with_notice: bool
+) -> None:
+    # The read cache reuses an assessment for any instant before valid_until: it must not change
+    # before then, with or without a pending notice, and must change no later than the mark.
+    history = case.history
+    rules = case.rules()
+    if with_notice:
+        history = (*history, EventFact(case.now - SECOND, "termination_notified", order=1))
+        if not case.history and case.now - SECOND <= case.in_force_from:
+            return
+    first = rules.assess(history, case.now)
+    if first.valid_until is None:
+        return
+    assert first.valid_until > case.now
+    span = first.valid_until - case.now
+    later = case.now + span * fraction
+    if later >= first.valid_until:
+        later = first.valid_until - SECOND
+    if later >= case.now:
+        assert _same_reading(rules.assess(history, later), first)
+
+
+@PROPERTY_SETTINGS
+@given(st.integers(0, 100 * 3600))
+def test_a_motion_assessment_holds_until_its_valid_until(offset: int) -> None:
+    rules = KrAssemblyDismissal(MotionParams(), ZoneInfo("Asia/Seoul"))
+    reported = datetime(2016, 12, 1, 14, tzinfo=UTC)
+    history = [
+        EventFact(reported - timedelta(days=1), "submitted", order=0),
+        EventFact(reported, "reported", order=1),
+    ]
+    now = reported + timedelta(seconds=offset)
+    first = rules.assess(history, now)
+    if first.valid_until is not None:
+        before = first.valid_until - SECOND
+        assert _same_reading(rules.assess(history, before), first)
+        assert not _same_reading(rules.assess(history, first.valid_until + SECOND), first)

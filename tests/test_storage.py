@@ -236,3 +236,32 @@ def test_default_sqlite_path_is_created(tmp_path: Path) -> None:
     target = tmp_path / "nested" / "dir" / "db.sqlite"
     create_engine(f"sqlite+aiosqlite:///{target}")
     assert target.parent.is_dir()
+
+
+async def test_read_cache_serves_until_invalidated_or_expired(
+    migrated: AsyncEngine, sessions: SessionFactory
+) -> None:
+    from services.readcache import ReadCache
+
+    prepared = await prepare_database(migrated, sessions, items=TRACKER.items)
+    item_id = prepared.item_ids["gsomia"]
+    ticks = [0.0]
+    cache = ReadCache(sessions, ttl=60, clock=lambda: ticks[0])
+    first = await cache.status_inputs(item_id=item_id, guild_id=None)
+    assert first.count == SEED_COUNT["gsomia"]
+
+    async with sessions() as session:
+        session.add(_event(item_id, datetime(2026, 1, 1, tzinfo=UTC), 99))
+        await session.commit()
+    # Another writer's change is not seen until the entry expires...
+    assert (await cache.status_inputs(item_id=item_id, guild_id=None)).count == first.count
+    ticks[0] = 61.0
+    assert (await cache.status_inputs(item_id=item_id, guild_id=None)).count == first.count + 1
+    # ...while a write through this process invalidates at once.
+    async with sessions() as session:
+        session.add(_event(item_id, datetime(2026, 2, 1, tzinfo=UTC), 100))
+        await session.commit()
+    cache.invalidate(item_id)
+    latest = await cache.status_inputs(item_id=item_id, guild_id=None)
+    assert latest.count == first.count + 2
+    assert latest.latest is not None and latest.latest.summary_en == "event 100"

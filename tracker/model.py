@@ -61,6 +61,9 @@ class Assessment:
     derived: bool
     facts: Mapping[str, FactValue] = field(default_factory=dict)
     deadlines: tuple[Deadline, ...] = ()
+    # The first instant after which this reading may differ (a deadline, a term end, a
+    # recorded future event); until then it holds for any later "now". None: never.
+    valid_until: datetime | None = None
 
     @property
     def next_deadline(self) -> Deadline | None:

@@ -161,6 +161,7 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
 
     def assess(self, events: Iterable[EventFact], now: datetime) -> Assessment:
         now = ensure_utc(now)
+        events = list(events)
         state = self.fold(events, now)
         facts: dict[str, FactValue] = {
             "notice_period_days": self.params.notice_period_days,
@@ -190,12 +191,20 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
             elif state.stage in IN_FORCE_STAGES:
                 deadlines.extend(self._renewal_deadlines(anchor, now, facts))
         deadlines.sort(key=lambda d: d.at)
+        entry = self._entry_instant()
         return Assessment(
             stage=state.stage,
             since=state.since,
             derived=state.derived,
             facts=facts,
             deadlines=tuple(deadlines),
+            valid_until=self.earliest(
+                self.first_event_after(events, now),
+                deadlines[0].at if deadlines else None,
+                self.next_term_end(anchor, now) if anchor is not None else None,
+                entry if entry is not None and entry >= now else None,
+                state.ends_at if state.ends_at is not None and state.ends_at > now else None,
+            ),
         )
 
     def _renewal_deadlines(

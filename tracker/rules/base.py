@@ -113,6 +113,16 @@ class RuleSet(ABC, Generic[P, S]):
                 raise
         return self.advance(state, until)
 
+    @staticmethod
+    def first_event_after(events: Iterable[EventFact], now: datetime) -> datetime | None:
+        later = [e.occurred_at for e in events if e.stage is not None and e.occurred_at > now]
+        return min(later, default=None)
+
+    @staticmethod
+    def earliest(*moments: datetime | None) -> datetime | None:
+        present = [m for m in moments if m is not None]
+        return min(present, default=None)
+
     def validate(self, events: Sequence[EventFact]) -> None:
         """Raise StageChangeError for the first stage change the rules refuse."""
         stamps = [ensure_utc(e.occurred_at) for e in events]

@@ -145,6 +145,7 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
 
     def assess(self, events: Iterable[EventFact], now: datetime) -> Assessment:
         now = ensure_utc(now)
+        events = list(events)
         state = self.fold(events, now)
         p = self.params
         facts: dict[str, FactValue] = {
@@ -171,4 +172,7 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
             derived=state.derived,
             facts=facts,
             deadlines=tuple(deadlines),
+            valid_until=self.earliest(
+                self.first_event_after(events, now), deadlines[0].at if deadlines else None
+            ),
         )

@@ -1,0 +1,77 @@
+"""Running the real bot against the local stand-in, for the demo, the benchmarks and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from config.settings import Settings
+from config.tracker import TrackerConfig
+from discordbot.bot import MotionwatchBot, point_at
+from services.context import Services, system_clock
+from standin import DiscordStandIn
+from storage.engine import create_engine, session_factory
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    standin: DiscordStandIn,
+    *,
+    database_url: str,
+    tracker: TrackerConfig,
+    clock: Callable[[], datetime] = system_clock,
+    dev_guild_id: int | None = None,
+    ready_timeout: float = 15.0,
+) -> AsyncIterator[MotionwatchBot]:
+    """The real MotionwatchBot, logged in to ``standin`` and connected, until the block ends."""
+    settings = Settings(
+        _env_file=None,
+        discord_token=standin.bot_token,
+        database_url=database_url,
+        discord_api_base=standin.api_base,
+        discord_gateway_url=standin.gateway_url,
+        tracker_config=tracker.path,
+        dev_guild_id=dev_guild_id,
+    )
+    point_at(settings.discord_api_base, settings.discord_gateway_url)
+    engine = create_engine(settings.database_url)
+    async with httpx.AsyncClient(timeout=10) as http:
+        services = Services(
+            settings=settings,
+            tracker=tracker,
+            engine=engine,
+            sessions=session_factory(engine),
+            http=http,
+            scheduler=AsyncIOScheduler(timezone=UTC),
+            clock=clock,
+        )
+        # discord.py waits this long after the last GUILD_CREATE before READY; the stand-in
+        # sends them all at once, so a short wait is enough.
+        bot = MotionwatchBot(services, guild_ready_timeout=0.05)
+        try:
+            await bot.login(standin.bot_token)
+            connection = asyncio.create_task(bot.connect(reconnect=True), name="bot-gateway")
+            ready = asyncio.create_task(bot.wait_until_ready())
+            done, _ = await asyncio.wait(
+                {connection, ready}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if connection in done:
+                connection.result()  # it ended before READY: show why
+            if ready not in done:
+                ready.cancel()
+                raise TimeoutError("the bot did not become ready against the stand-in")
+            try:
+                yield bot
+            finally:
+                await bot.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(connection, timeout=5)
+        finally:
+            if not bot.is_closed():
+                await bot.close()
+            await engine.dispose()

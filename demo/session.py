@@ -1,0 +1,106 @@
+"""The demo session: a member asks /status and /timeline and pages through it.
+
+Everything is real but Discord: the bot process, discord.py, the database (a
+temporary SQLite file), the rules. Discord is the bundled stand-in on loopback.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from config.settings import Settings
+from config.tracker import TrackerConfig
+from demo.harness import running_bot
+from demo.transcript import render_message
+from standin import DiscordStandIn, MessageRecord
+
+log = logging.getLogger(__name__)
+READER_ZONE = ZoneInfo("Asia/Seoul")
+
+
+class Printer:
+    def __init__(self, names: Mapping[int, str], now_source: Any) -> None:
+        self.names = names
+        self.now_source = now_source
+
+    def say(self, who: str, what: str) -> None:
+        print(f"\n── {who}: {what}")
+
+    def show(self, message: MessageRecord | None, *, ephemeral: bool = False) -> None:
+        if message is None:
+            print("   (no message)")
+            return
+        note = " (only you can see this)" if ephemeral else ""
+        print(f"   motionwatch{note}:")
+        as_sent = {
+            "content": message.content,
+            "embeds": message.embeds,
+            "components": message.components,
+        }
+        for line in render_message(
+            as_sent, tz=READER_ZONE, now=self.now_source(), names=self.names
+        ):
+            print(line)
+
+
+async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
+    # The demo's own logs would interleave with the transcript; keep only problems.
+    logging.getLogger().setLevel(logging.WARNING)
+    # No voice here: discord.py's warnings about missing voice libraries are noise.
+    logging.getLogger("discord.client").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="motionwatch-demo-") as tmp:
+        database_url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
+        async with DiscordStandIn() as standin:
+            guild = standin.add_guild(name="Korea Watchers", preferred_locale="en-US")
+            channel = next(iter(guild.channels))
+            member = guild.add_member("Mina")
+            names = {member: "Mina"}
+            print("motionwatch demo: the real bot and discord.py against the bundled Discord")
+            print(f"stand-in at {standin.api_base} (no token, no network), on a fresh database.")
+            async with running_bot(standin, database_url=database_url, tracker=tracker) as bot:
+                out = Printer(names, bot.now)
+                print(
+                    f"The bot logged in as {bot.user}, synced {len(standin.commands())} commands "
+                    f"and joined {guild.name!r}."
+                )
+
+                out.say("Mina (member) in #general", "/status")
+                reply = await (await standin.invoke(guild.id, channel, member, "status")).response()
+                out.show(reply.message, ephemeral=reply.ephemeral)
+
+                out.say("Mina", "/timeline item:gsomia")
+                interaction = await standin.invoke(
+                    guild.id, channel, member, "timeline", options={"item": "gsomia"}
+                )
+                reply = await interaction.response()
+                out.show(reply.message, ephemeral=reply.ephemeral)
+
+                out.say("Mina", "clicks [Next]")
+                next_id = _button(reply.message, "Next")
+                assert reply.message is not None
+                clicked = await standin.click(guild.id, channel, member, reply.message, next_id)
+                await clicked.response()
+                assert reply.message is not None
+                out.show(reply.message)
+            print()
+            problems = standin.violations
+            print(
+                f"stand-in: {len(standin.requests)} requests from the bot, "
+                f"{len(problems)} spec violations ({standin.spec_status})."
+            )
+            for problem in problems:
+                print(f"  ! {problem}")
+            return 0 if not problems else 1
+
+
+def _button(message: MessageRecord | None, label: str) -> str:
+    for row in message.components if message else []:
+        for component in row.get("components", []):
+            if component.get("label") == label:
+                return str(component["custom_id"])
+    raise LookupError(f"no button {label!r} on the message")

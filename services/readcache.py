@@ -1,0 +1,142 @@
+"""What the read commands need, kept in memory between writes.
+
+A /status or /timeline answer is a pure function of an item's events and the
+time, and events change only when someone records one. Reading them from the
+database on every interaction costs several round trips, where Discord gives
+three seconds and members expect an instant answer; so the last read is kept
+here until a write through this process invalidates it. Entries also expire
+after ``ttl`` seconds, which bounds how long a write made by another process
+sharing the database can go unseen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.engine import SessionFactory
+from storage.models import TimelineEvent
+from storage.queries.events import count_events, latest_event, page_events, stage_events, to_fact
+from tracker.items import ItemSpec
+from tracker.model import Assessment, EventFact
+
+Scope = tuple[int, int | None]  # (item id, guild id or None for the shared history)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInputs:
+    staged: tuple[EventFact, ...]
+    latest: TimelineEvent | None
+    count: int
+
+
+class ReadCache:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        ttl: float = 60.0,
+        max_pages: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self._max_pages = max_pages
+        self._clock = clock
+        self._status: dict[Scope, tuple[float, StatusInputs]] = {}
+        self._pages: OrderedDict[tuple[Scope, int, int], tuple[float, tuple[TimelineEvent, ...]]]
+        self._pages = OrderedDict()
+        self._assessments: dict[Scope, tuple[StatusInputs, datetime, Assessment]] = {}
+        self._memo: OrderedDict[tuple[Hashable, ...], tuple[float, object]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def _fresh(self, stamp: float) -> bool:
+        return self._clock() - stamp < self._ttl
+
+    async def status_inputs(self, *, item_id: int, guild_id: int | None) -> StatusInputs:
+        scope = (item_id, guild_id)
+        cached = self._status.get(scope)
+        if cached and self._fresh(cached[0]):
+            self.hits += 1
+            return cached[1]
+        self.misses += 1
+        async with self._sessions() as session:
+            staged = await stage_events(session, item_id=item_id, guild_id=guild_id)
+            inputs = StatusInputs(
+                staged=tuple(to_fact(e) for e in staged),
+                latest=await latest_event(session, item_id=item_id, guild_id=guild_id),
+                count=await count_events(session, item_id=item_id, guild_id=guild_id),
+            )
+        self._status[scope] = (self._clock(), inputs)
+        return inputs
+
+    async def page(
+        self, *, item_id: int, guild_id: int | None, page: int, per_page: int
+    ) -> Sequence[TimelineEvent]:
+        key = ((item_id, guild_id), page, per_page)
+        cached = self._pages.get(key)
+        if cached and self._fresh(cached[0]):
+            self.hits += 1
+            self._pages.move_to_end(key)
+            return cached[1]
+        self.misses += 1
+        async with self._sessions() as session:
+            events = tuple(
+                await page_events(
+                    session, item_id=item_id, guild_id=guild_id, page=page, per_page=per_page
+                )
+            )
+        self._pages[key] = (self._clock(), events)
+        while len(self._pages) > self._max_pages:
+            self._pages.popitem(last=False)
+        return events
+
+    def assessment(
+        self, *, scope: Scope, spec: ItemSpec, inputs: StatusInputs, now: datetime
+    ) -> Assessment:
+        """The rules' reading at ``now``, reused while the rules say it holds (valid_until)."""
+        cached = self._assessments.get(scope)
+        if cached is not None:
+            source, computed_at, reading = cached
+            holds = reading.valid_until is None or now < reading.valid_until
+            if source is inputs and computed_at <= now and holds:
+                self.hits += 1
+                return reading
+        reading = spec.assess(inputs.staged, now)
+        self._assessments[scope] = (inputs, now, reading)
+        return reading
+
+    def recall(self, key: tuple[Hashable, ...]) -> object | None:
+        """A derived value remembered under ``key``; ``key[0]`` must be the item id."""
+        cached = self._memo.get(key)
+        if cached and self._fresh(cached[0]):
+            self.hits += 1
+            self._memo.move_to_end(key)
+            return cached[1]
+        return None
+
+    def remember(self, key: tuple[Hashable, ...], value: object) -> None:
+        self._memo[key] = (self._clock(), value)
+        while len(self._memo) > self._max_pages:
+            self._memo.popitem(last=False)
+
+    def invalidate(self, item_id: int | None = None) -> None:
+        """Forget what was read of ``item_id`` (every item when None), in every guild's scope."""
+        if item_id is None:
+            self._status.clear()
+            self._pages.clear()
+            self._assessments.clear()
+            self._memo.clear()
+            return
+        for scope in [s for s in self._status if s[0] == item_id]:
+            del self._status[scope]
+        for scope in [s for s in self._assessments if s[0] == item_id]:
+            del self._assessments[scope]
+        for key in [k for k in self._pages if k[0][0] == item_id]:
+            del self._pages[key]
+        for memo in [k for k in self._memo if k[0] == item_id]:
+            del self._memo[memo]

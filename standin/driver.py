@@ -1,0 +1,471 @@
+"""`DiscordStandIn`: the one object tests, the demo mode and the benchmark use.
+
+It owns the parts (world, stores, gateway, server) and offers the driver API:
+build guilds, play users (slash commands, autocomplete, clicks, messages),
+control the gateway, and read back what the bot did.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from standin.commands import CommandStore, SyncRecord
+from standin.gateway import ConnectRecord, Gateway
+from standin.interactions import (
+    APPLICATION_COMMAND,
+    AUTOCOMPLETE,
+    MESSAGE_COMPONENT,
+    AutocompleteChoice,
+    InteractionBook,
+    InteractionRecord,
+)
+from standin.journal import Journal, RequestRecord
+from standin.messages import MessageRecord, MessageStore
+from standin.model import DEFAULT_BOT_PERMISSIONS, Guild, World
+from standin.options import Focus, OptionBuilder, OptionValue
+from standin.payload import JSON, SnowflakeFactory, StandInUsageError
+from standin.rest import CoreRoutes
+from standin.rest_interactions import InteractionRoutes
+from standin.server import Server
+from standin.state import Settings, State
+from standin.validate import SpecValidator
+
+log = logging.getLogger(__name__)
+
+COMPONENT_BUTTON = 2
+COMPONENT_STRING_SELECT = 3
+
+
+class DiscordStandIn:
+    """A local Discord (REST under /api/v10 and a gateway) for one bot.
+
+    Use as ``async with DiscordStandIn() as standin:`` or call `start()` and
+    `stop()`. Add guilds before the bot connects; guilds added later reach it
+    as GUILD_CREATE.
+    """
+
+    def __init__(
+        self,
+        spec_path: str | Path | None = None,
+        *,
+        token: str | None = None,
+        bot_name: str = "MotionWatch",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        heartbeat_interval_ms: int = 41_250,
+        response_deadline: float | None = 3.0,
+        reject_invalid: bool = True,
+    ) -> None:
+        ids = SnowflakeFactory()
+        world = World(ids, bot_name)
+        self.bot_token = token or _make_token(world.application_id)
+        self._host, self._port = host, port
+        self._validator = SpecValidator.for_path(Path(spec_path) if spec_path else None)
+        journal = Journal()
+        messages = MessageStore(ids, self._attachment_url)
+        interactions = InteractionBook(world, journal)
+        gateway = Gateway(
+            world, journal, self.bot_token, lambda: self.resume_gateway_url, heartbeat_interval_ms
+        )
+        self._state = State(
+            settings=Settings(self.bot_token, reject_invalid, response_deadline),
+            world=world,
+            journal=journal,
+            messages=messages,
+            commands=CommandStore(ids, world.application_id),
+            interactions=interactions,
+            gateway=gateway,
+        )
+        self._options = OptionBuilder(world, messages)
+        self._server = Server(
+            journal=journal,
+            validator=self._validator,
+            token=self.bot_token,
+            reject_invalid=reject_invalid,
+            routes=CoreRoutes(self._state).routes() + InteractionRoutes(self._state).routes(),
+            gateway=gateway.handle,
+        )
+        self._started = False
+        self._resumes_at_reconnect = 0
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._port = await self._server.start(self._host, self._port)
+        self._state.gateway_url = self.gateway_url
+        self._started = True
+        log.info("Discord stand-in on %s (%s)", self.api_base, self.spec_status)
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        await self._state.gateway.close_all()
+        await self._server.stop()
+        self._started = False
+
+    async def __aenter__(self) -> DiscordStandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- addresses and identity ---------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    @property
+    def api_base(self) -> str:
+        """What discord.py's `Route.BASE` must be set to."""
+        return f"{self.base_url}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://{self._host}:{self._port}/gateway"
+
+    @property
+    def resume_gateway_url(self) -> str:
+        return f"ws://{self._host}:{self._port}/gateway/resume"
+
+    @property
+    def application_id(self) -> int:
+        return self._state.world.application_id
+
+    @property
+    def bot_user_id(self) -> int:
+        return self._state.world.bot.id
+
+    @property
+    def spec_status(self) -> str:
+        """Whether bodies are checked against the OpenAPI spec, and if not, why."""
+        return self._validator.status
+
+    @property
+    def spec_available(self) -> bool:
+        return self._validator.available
+
+    # -- the world ----------------------------------------------------------------
+
+    def add_guild(
+        self,
+        name: str = "Test Guild",
+        *,
+        preferred_locale: str = "en-US",
+        channels: Sequence[str] = ("general",),
+        bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+    ) -> Guild:
+        return self._state.world.add_guild(
+            name,
+            preferred_locale=preferred_locale,
+            channels=channels,
+            bot_permissions=bot_permissions,
+        )
+
+    def guild(self, guild_id: int) -> Guild:
+        return self._state.world.guild(guild_id)
+
+    def allow_ping_role(self, guild_id: int, role_id: int) -> None:
+        """Let message bodies list this role in allowed_mentions.roles."""
+        if role_id not in self.guild(guild_id).roles:
+            raise StandInUsageError(f"guild {guild_id} has no role {role_id}")
+        self._state.ping_roles.setdefault(guild_id, set()).add(role_id)
+
+    # -- commands -------------------------------------------------------------------
+
+    def commands(self, guild_id: int | None = None) -> list[JSON]:
+        """The synced commands: global ones, or those of one guild."""
+        return self._state.commands.listing(guild_id)
+
+    def sync_count(self, guild_id: int | None = None) -> int:
+        """How many bulk overwrites the bot made for this scope."""
+        return self._state.commands.sync_count(guild_id)
+
+    @property
+    def sync_calls(self) -> list[SyncRecord]:
+        return list(self._state.commands.sync_calls)
+
+    # -- playing a user -------------------------------------------------------------
+
+    async def invoke(
+        self,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        name: str,
+        options: Mapping[str, OptionValue] | None = None,
+        *,
+        subcommand: str | None = None,
+        subcommand_group: str | None = None,
+        locale: str = "en-US",
+    ) -> InteractionRecord:
+        """Run a slash command as `user_id` and return once INTERACTION_CREATE is written."""
+        guild = self._require_connected(guild_id)
+        command = self._state.commands.find(guild_id, name)
+        data = self._options.command_data(
+            command,
+            guild,
+            channel_id,
+            options=options or {},
+            subcommand=subcommand,
+            subcommand_group=subcommand_group,
+        )
+        label = " ".join(p for p in (name, subcommand_group, subcommand) if p)
+        interaction = self._state.interactions.create(
+            type=APPLICATION_COMMAND,
+            guild=guild,
+            channel_id=channel_id,
+            user_id=user_id,
+            name=label,
+            data=data,
+            locale=locale,
+        )
+        await self._deliver(interaction)
+        return interaction
+
+    async def autocomplete(
+        self,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        name: str,
+        *,
+        focused: str,
+        value: str,
+        options: Mapping[str, OptionValue] | None = None,
+        subcommand: str | None = None,
+        subcommand_group: str | None = None,
+        locale: str = "en-US",
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[AutocompleteChoice]:
+        """Type `value` into option `focused` and return the bot's suggestions."""
+        guild = self._require_connected(guild_id)
+        command = self._state.commands.find(guild_id, name)
+        data = self._options.command_data(
+            command,
+            guild,
+            channel_id,
+            options=options or {},
+            subcommand=subcommand,
+            subcommand_group=subcommand_group,
+            focus=Focus(focused, value),
+        )
+        interaction = self._state.interactions.create(
+            type=AUTOCOMPLETE,
+            guild=guild,
+            channel_id=channel_id,
+            user_id=user_id,
+            name=f"{name} (autocomplete {focused})",
+            data=data,
+            locale=locale,
+        )
+        await self._deliver(interaction)
+        callback = await interaction.response(timeout)
+        return callback.choices
+
+    async def click(
+        self,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        message: MessageRecord | int,
+        custom_id: str,
+        *,
+        values: Sequence[str] | None = None,
+        locale: str = "en-US",
+    ) -> InteractionRecord:
+        """Click a button (or pick `values` in a string select) on a message."""
+        guild = self._require_connected(guild_id)
+        message_id = message if isinstance(message, int) else message.id
+        current = self._state.messages.get(message_id)
+        if current is None:
+            raise StandInUsageError(f"no message {message_id} to click on")
+        component = current.find_component(custom_id)
+        if component is None:
+            raise StandInUsageError(
+                f"message {message_id} has no component {custom_id!r};"
+                f" it has: {', '.join(current.custom_ids()) or 'none'}"
+            )
+        if component.get("disabled"):
+            raise StandInUsageError(f"component {custom_id!r} is disabled")
+        kind = int(component["type"])
+        data: JSON = {"custom_id": custom_id, "component_type": kind}
+        if kind == COMPONENT_STRING_SELECT:
+            offered = {str(o.get("value")) for o in component.get("options") or []}
+            chosen = list(values or [])
+            if not set(chosen) <= offered:
+                raise StandInUsageError(f"{custom_id!r} offers {sorted(offered)}, not {chosen}")
+            data["values"] = chosen
+        elif kind != COMPONENT_BUTTON:
+            raise StandInUsageError(f"clicking component type {kind} is not supported")
+        interaction = self._state.interactions.create(
+            type=MESSAGE_COMPONENT,
+            guild=guild,
+            channel_id=channel_id,
+            user_id=user_id,
+            name=custom_id,
+            data=data,
+            locale=locale,
+            message=current,
+        )
+        await self._deliver(interaction)
+        return interaction
+
+    async def post_message(self, channel_id: int, user_id: int, content: str) -> MessageRecord:
+        """A user writes in a channel; the bot gets MESSAGE_CREATE."""
+        channel = self._state.world.find_channel(channel_id)
+        if channel is None:
+            raise StandInUsageError(f"no channel {channel_id}")
+        guild = self.guild(channel.guild_id)
+        member = guild.member(user_id)
+        message = self._state.messages.create(
+            channel_id=channel_id, guild_id=guild.id, author=member.user, body={"content": content}
+        )
+        payload = message.to_payload(with_guild_id=True)
+        payload["member"] = member.to_payload(with_user=False)
+        self._state.gateway.dispatch("MESSAGE_CREATE", payload)
+        self._state.journal.notify()
+        return message
+
+    @property
+    def interactions(self) -> list[InteractionRecord]:
+        return list(self._state.interactions.all)
+
+    def _require_connected(self, guild_id: int) -> Guild:
+        if not self._state.gateway.has_session:
+            raise StandInUsageError("the bot has not identified on the gateway yet")
+        return self.guild(guild_id)
+
+    async def _deliver(self, interaction: InteractionRecord, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        def sent(at: float) -> None:
+            if interaction.sent_at is None:
+                interaction.sent_at = at
+            self._state.journal.notify()
+
+        live = self._state.gateway.dispatch("INTERACTION_CREATE", interaction.payload, sent)
+        if live:
+            await self._state.journal.wait_for(
+                lambda: interaction.sent_at, timeout, "INTERACTION_CREATE to be written"
+            )
+
+    # -- what the bot posted ---------------------------------------------------------
+
+    def messages(self, channel_id: int, *, include_ephemeral: bool = False) -> list[MessageRecord]:
+        """Messages in a channel, oldest first, in their current (edited) state."""
+        return self._state.messages.in_channel(channel_id, include_ephemeral=include_ephemeral)
+
+    def message(self, message_id: int) -> MessageRecord:
+        message = self._state.messages.get(message_id)
+        if message is None:
+            raise StandInUsageError(f"no message {message_id}")
+        return message
+
+    async def wait_for_message(
+        self,
+        channel_id: int,
+        predicate: Callable[[MessageRecord], bool] | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> MessageRecord:
+        """The oldest message in the channel (existing or future) that matches."""
+
+        def probe() -> MessageRecord | None:
+            for message in self._state.messages.in_channel(channel_id, include_ephemeral=True):
+                if predicate is None or predicate(message):
+                    return message
+            return None
+
+        return await self._state.journal.wait_for(probe, timeout, f"a message in {channel_id}")
+
+    # -- gateway control ------------------------------------------------------------
+
+    async def wait_until_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Until a session is identified and READY + GUILD_CREATE are queued."""
+        await self._state.journal.wait_for(
+            lambda: self._state.gateway.live, timeout, "the bot to IDENTIFY on the gateway"
+        )
+
+    async def send_reconnect(self) -> None:
+        """Op 7 RECONNECT: the bot should come back and RESUME."""
+        self._resumes_at_reconnect = self._state.gateway.resume_count
+        if await self._state.gateway.send_reconnect() == 0:
+            raise StandInUsageError("no live gateway session to send RECONNECT to")
+
+    async def wait_for_resume(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Until a RESUME after the last `send_reconnect()` succeeded."""
+        await self._state.journal.wait_for(
+            lambda: self._state.gateway.resume_count > self._resumes_at_reconnect,
+            timeout,
+            "the bot to RESUME",
+        )
+
+    @property
+    def identify_count(self) -> int:
+        return self._state.gateway.identify_count
+
+    @property
+    def resume_count(self) -> int:
+        return self._state.gateway.resume_count
+
+    @property
+    def identify_payloads(self) -> list[JSON]:
+        """What the bot sent in IDENTIFY (token redacted)."""
+        return list(self._state.gateway.identifies)
+
+    @property
+    def heartbeat_count(self) -> int:
+        return self._state.gateway.heartbeats
+
+    @property
+    def gateway_connects(self) -> list[ConnectRecord]:
+        """Every websocket connection: path (/gateway or /gateway/resume) and query."""
+        return list(self._state.gateway.connects)
+
+    # -- the log ----------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return list(self._state.journal.requests)
+
+    @property
+    def violations(self) -> list[str]:
+        return list(self._state.journal.violations)
+
+    def clear_violations(self) -> None:
+        self._state.journal.violations.clear()
+
+    def assert_no_violations(self) -> None:
+        violations = self._state.journal.violations
+        if violations:
+            listing = "\n  ".join(violations)
+            raise AssertionError(f"{len(violations)} Discord API violation(s):\n  {listing}")
+
+    @property
+    def validation_ms(self) -> list[float]:
+        """Milliseconds each schema validation took (one entry per validated body)."""
+        return list(self._server.validation_ms)
+
+    def _attachment_url(self, channel_id: int, attachment_id: int, filename: str) -> str:
+        return f"{self.base_url}/attachments/{channel_id}/{attachment_id}/{filename}"
+
+
+def _make_token(application_id: int) -> str:
+    """Shaped like a real bot token: base64(id).timestamp.hmac."""
+    head = base64.urlsafe_b64encode(str(application_id).encode()).decode().rstrip("=")
+    return f"{head}.{secrets.token_urlsafe(4)}.{secrets.token_urlsafe(27)}"

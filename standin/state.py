@@ -1,0 +1,65 @@
+"""The stand-in's parts in one place, handed to the REST handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from standin.commands import CommandStore
+from standin.gateway import Gateway
+from standin.interactions import InteractionBook
+from standin.journal import Journal, RequestRecord
+from standin.messages import MessageRecord, MessageStore
+from standin.model import World
+from standin.payload import JSON
+from standin.rules import mentions_disabled
+
+
+@dataclass
+class Settings:
+    token: str
+    # Answer bodies that break Discord's own rules with 400, as Discord does.
+    reject_invalid: bool = True
+    # Discord drops interactions not answered within 3 s ("Unknown interaction").
+    response_deadline: float | None = 3.0
+
+
+@dataclass
+class State:
+    settings: Settings
+    world: World
+    journal: Journal
+    messages: MessageStore
+    commands: CommandStore
+    interactions: InteractionBook
+    gateway: Gateway
+    ping_roles: dict[int, set[int]] = field(default_factory=dict)
+    # Known once the server is bound (port 0 means "any free port").
+    gateway_url: str = ""
+
+    def check_mentions(self, record: RequestRecord, body: object, guild_id: int | None) -> None:
+        """Record (never reject) message bodies that could ping someone."""
+        if not isinstance(body, dict):
+            return
+        allowed = self.ping_roles.get(guild_id or 0, set())
+        for problem in mentions_disabled(body, allowed):
+            self.journal.violation(record, problem)
+
+    # Discord echoes the bot's own (non-ephemeral) messages over the gateway.
+
+    def announce_created(self, message: MessageRecord) -> None:
+        if not message.ephemeral:
+            self.gateway.dispatch("MESSAGE_CREATE", message.to_payload(with_guild_id=True))
+        self.journal.notify()
+
+    def announce_edited(self, message: MessageRecord) -> None:
+        if not message.ephemeral:
+            self.gateway.dispatch("MESSAGE_UPDATE", message.to_payload(with_guild_id=True))
+        self.journal.notify()
+
+    def announce_deleted(self, message: MessageRecord) -> None:
+        if not message.ephemeral:
+            payload: JSON = {"id": str(message.id), "channel_id": str(message.channel_id)}
+            if message.guild_id is not None:
+                payload["guild_id"] = str(message.guild_id)
+            self.gateway.dispatch("MESSAGE_DELETE", payload)
+        self.journal.notify()
