@@ -17,10 +17,12 @@ from config.settings import Settings
 from config.tracker import TrackerConfig
 from demo.harness import running_bot
 from demo.transcript import render_message
-from standin import DiscordStandIn, MessageRecord
+from standin import DiscordStandIn, MessageRecord, Perm
 
 log = logging.getLogger(__name__)
 READER_ZONE = ZoneInfo("Asia/Seoul")
+# The demo's database is thrown away at the end; the update says plainly that it is made up.
+DEMO_SUMMARY = "(Demo, not real) Seoul notifies Tokyo in writing that it will end GSOMIA."
 
 
 class Printer:
@@ -58,8 +60,11 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
         async with DiscordStandIn() as standin:
             guild = standin.add_guild(name="Korea Watchers", preferred_locale="en-US")
             channel = next(iter(guild.channels))
+            updates = guild.add_channel("updates")
+            admins = guild.add_role("Admins", Perm.MANAGE_GUILD)
             member = guild.add_member("Mina")
-            names = {member: "Mina"}
+            moderator = guild.add_member("Jun", roles=[admins])
+            names = {member: "Mina", moderator: "Jun", updates: "updates", channel: "general"}
             print("motionwatch demo: the real bot and discord.py against the bundled Discord")
             print(f"stand-in at {standin.api_base} (no token, no network), on a fresh database.")
             async with running_bot(standin, database_url=database_url, tracker=tracker) as bot:
@@ -85,8 +90,55 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
                 assert reply.message is not None
                 clicked = await standin.click(guild.id, channel, member, reply.message, next_id)
                 await clicked.response()
-                assert reply.message is not None
                 out.show(reply.message)
+
+                out.say("Jun (Manage Server)", "/setup channel purpose:updates channel:#updates")
+                done = await (
+                    await standin.invoke(
+                        guild.id,
+                        channel,
+                        moderator,
+                        "setup",
+                        subcommand="channel",
+                        options={"purpose": "updates", "channel": updates},
+                    )
+                ).response()
+                out.show(done.message, ephemeral=done.ephemeral)
+
+                when = bot.now().astimezone(READER_ZONE).strftime("%Y-%m-%d %H:%M")
+                summary = DEMO_SUMMARY
+                out.say(
+                    "Jun",
+                    f'/update add item:gsomia stage:termination_notified when:"{when}" '
+                    f'summary:"{summary}"',
+                )
+                added = await (
+                    await standin.invoke(
+                        guild.id,
+                        channel,
+                        moderator,
+                        "update",
+                        subcommand="add",
+                        options={
+                            "item": "gsomia",
+                            "stage": "termination_notified",
+                            "when": when,
+                            "summary": summary,
+                        },
+                    )
+                ).response()
+                out.show(added.message, ephemeral=added.ephemeral)
+                announcement = await standin.wait_for_message(updates)
+                print("\n── in #updates")
+                out.show(announcement)
+
+                out.say("Mina", "/status item:gsomia")
+                after = await (
+                    await standin.invoke(
+                        guild.id, channel, member, "status", options={"item": "gsomia"}
+                    )
+                ).response()
+                out.show(after.message, ephemeral=after.ephemeral)
             print()
             problems = standin.violations
             print(

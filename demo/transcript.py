@@ -13,6 +13,7 @@ _STAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _USER = re.compile(r"<@!?(\d+)>")
 _ROLE = re.compile(r"<@&(\d+)>")
+_CHANNEL = re.compile(r"<#(\d+)>")
 WIDTH = 78
 
 
@@ -55,6 +56,7 @@ def resolve(text: str, *, tz: ZoneInfo, now: datetime, names: Mapping[int, str])
     text = _LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", text)
     text = _USER.sub(lambda m: "@" + names.get(int(m.group(1)), "someone"), text)
     text = _ROLE.sub(lambda m: "@" + names.get(int(m.group(1)), "role"), text)
+    text = _CHANNEL.sub(lambda m: "#" + names.get(int(m.group(1)), "channel"), text)
     return re.sub(r"(?<!\w)\*([^*\n]+)\*(?!\w)", r"\1", text.replace("**", "")).replace("`", "")
 
 

@@ -26,6 +26,9 @@ COGS = (
     "cogs.status",
     "cogs.timeline",
     "cogs.about",
+    "cogs.update",
+    "cogs.deadline",
+    "cogs.setup",
 )
 
 

@@ -47,6 +47,11 @@ async def on_app_command_error(
     if user_error is not None:
         await tell(interaction, t(language, user_error.key, **user_error.values))
         return
+    from discordbot.permissions import NotAllowed
+
+    if isinstance(error, NotAllowed):
+        await tell(interaction, t(language, f"error.forbidden_{error.needed}"))
+        return
     if isinstance(error, app_commands.NoPrivateMessage):
         await tell(interaction, t(language, "error.guild_only"))
         return

@@ -81,5 +81,9 @@ def test_demo_plays_a_session_and_exits_0() -> None:
     assert "Shelved since 24 Nov 2016" in out
     assert "── Mina: /timeline item:gsomia" in out
     assert "Page 1 of 2 · 18 events" in out and "Page 2 of 2 · 18 events" in out
+    assert "── Jun: /update add item:gsomia stage:termination_notified" in out
+    assert "Recorded as #25 on South Korea–Japan GSOMIA." in out
+    assert "── in #updates" in out and "Termination now:" in out
+    assert "Termination notified since" in out  # the changed /status
     assert "0 spec violations" in out
     assert "Traceback" not in result.stderr

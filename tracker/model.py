@@ -73,7 +73,18 @@ class Assessment:
 class StageChangeError(ValueError):
     """A stage change the item's rule set does not allow; the message says why."""
 
-    def __init__(self, message: str, *, order: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        order: int | None = None,
+        code: str = "transition",
+        details: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         # The refused event's ``EventFact.order``, so a caller can point at it.
         self.order = order
+        # What went wrong, for a message in the member's language: "not_a_stage",
+        # "transition", "vote_too_early", "needs_entry"; ``details`` fill it in.
+        self.code = code
+        self.details: Mapping[str, object] = details or {}

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage.models import TimelineEvent, utcnow
+from storage.models import EventRevision, TimelineEvent, utcnow
 from storage.queries._insert import insert_ignoring_conflicts, table_of
 from tracker.items import SeedEvent
 from tracker.model import EventFact, Precision
@@ -127,3 +127,51 @@ async def seed_events(
         rows=rows,
         conflict=["seed_key"],
     )
+
+
+async def get_event(session: AsyncSession, *, event_id: int) -> TimelineEvent | None:
+    return await session.get(TimelineEvent, event_id)
+
+
+def snapshot(event: TimelineEvent) -> dict[str, object]:
+    """An event's recorded content as JSON-ready values, for the audit log."""
+    return {
+        "item_id": event.item_id,
+        "occurred_at": event.occurred_at.isoformat(),
+        "precision": event.precision,
+        "summary_en": event.summary_en,
+        "summary_ko": event.summary_ko,
+        "stage": event.stage,
+        "source_name": event.source_name,
+        "source_url": event.source_url,
+        "revision": event.revision,
+        "deleted": event.deleted_at is not None,
+    }
+
+
+async def save_revision(session: AsyncSession, *, event: TimelineEvent, edited_by: int) -> None:
+    """Keep the event as it is now, before an edit changes it."""
+    assert event.id is not None
+    session.add(
+        EventRevision(
+            event_id=event.id,
+            revision=event.revision,
+            occurred_at=event.occurred_at,
+            precision=event.precision,
+            summary_en=event.summary_en,
+            summary_ko=event.summary_ko,
+            stage=event.stage,
+            source_name=event.source_name,
+            source_url=event.source_url,
+            edited_by=edited_by,
+        )
+    )
+
+
+async def revisions(session: AsyncSession, *, event_id: int) -> Sequence[EventRevision]:
+    stmt = (
+        select(EventRevision)
+        .where(col(EventRevision.event_id) == event_id)
+        .order_by(col(EventRevision.revision))
+    )
+    return (await session.exec(stmt)).all()

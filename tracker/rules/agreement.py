@@ -148,7 +148,8 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
             if state.anchor is None:
                 raise StageChangeError(
                     "stage: a termination notice needs the date of entry into force "
-                    "(set params.entry_into_force or record 'in_force' first)"
+                    "(set params.entry_into_force or record 'in_force' first)",
+                    code="needs_entry",
                 )
             return replace(new, notice_at=at, ends_at=self.end_for_notice(state.anchor, at))
         if event.stage in (NOTICE_SUSPENDED, NOTICE_WITHDRAWN):

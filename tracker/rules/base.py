@@ -81,7 +81,9 @@ class RuleSet(ABC, Generic[P, S]):
         if new not in self.stages:
             allowed = ", ".join(self.stages)
             raise StageChangeError(
-                f"stage: '{new}' is not a stage of rule set '{self.name}' (stages: {allowed})"
+                f"stage: '{new}' is not a stage of rule set '{self.name}' (stages: {allowed})",
+                code="not_a_stage",
+                details={"stage": new, "stages": allowed},
             )
         allowed_next = self.transitions.get(state.stage, frozenset())
         if new in allowed_next:
@@ -92,7 +94,13 @@ class RuleSet(ABC, Generic[P, S]):
         options = ", ".join(s for s in self.stages if s in allowed_next) or "nothing: it is final"
         raise StageChangeError(
             f"stage: '{new}'{when} cannot follow '{current}'{derived} under rule set "
-            f"'{self.name}'; after '{current}' it allows: {options}"
+            f"'{self.name}'; after '{current}' it allows: {options}",
+            details={
+                "stage": new,
+                "current": state.stage,
+                "allowed": [s for s in self.stages if s in allowed_next],
+                "at": event.occurred_at,
+            },
         )
 
     def fold(self, events: Iterable[EventFact], until: datetime) -> S:

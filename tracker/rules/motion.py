@@ -140,7 +140,9 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
             raise StageChangeError(
                 f"when: a vote on {at.astimezone(self.tz):%Y-%m-%d %H:%M %Z} is too early; "
                 f"the vote window opens after {opens.astimezone(self.tz):%Y-%m-%d %H:%M %Z} "
-                f"({self.params.window_opens_hours:g} h after the report)"
+                f"({self.params.window_opens_hours:g} h after the report)",
+                code="vote_too_early",
+                details={"at": at, "opens": opens},
             )
 
     def assess(self, events: Iterable[EventFact], now: datetime) -> Assessment:

@@ -1,0 +1,75 @@
+"""Announcements in a guild's updates channel: a new update, an edit, a removal, and what moved."""
+
+from __future__ import annotations
+
+from i18n import t
+from render.common import (
+    COLOURS,
+    FIELD_VALUE_LIMIT,
+    Embed,
+    Reply,
+    clip,
+    event_time,
+    link,
+    moment_text,
+)
+from render.words import deadline_name, stage_name
+from services.moderation import Change
+
+SUMMARY_LIMIT = 1500
+
+
+def _stage(language: str, kind: str, stage: str | None) -> str:
+    return stage_name(language, kind, stage) if stage else t(language, "stage.none")
+
+
+def render_change(language: str, change: Change) -> Reply:
+    spec, event = change.spec, change.event
+    when = event_time(language, event.occurred_at, event.precision, spec.timezone)
+    lines = [f"`#{event.id}` **{when}**", clip(event.summary_en, SUMMARY_LIMIT)]
+    if event.source_url:
+        lines.append(f"{t(language, 'status.source')}: {link(event.source_name, event.source_url)}")
+    lines.append(t(language, f"announce.by_{change.action}", user=f"<@{change.actor_id}>"))
+    if change.action == "removed" and event.delete_reason:
+        lines.append(t(language, "announce.reason", reason=clip(event.delete_reason, 500)))
+    fields: list[Embed] = []
+    if change.changed_fields:
+        names = ", ".join(t(language, f"announce.field.{f}") for f in change.changed_fields)
+        fields.append({"name": t(language, "announce.changed"), "value": names})
+    stage_change = change.stage_change
+    if stage_change:
+        old, new = stage_change
+        words = f"{_stage(language, spec.kind, old)} → **{_stage(language, spec.kind, new)}**"
+        fields.append({"name": t(language, "announce.stage"), "value": words})
+    moved = [
+        t(
+            language,
+            "announce.moved_line",
+            deadline=deadline_name(language, new),
+            old=moment_text(old.at),
+            new=moment_text(new.at),
+        )
+        for old, new in change.moved
+    ]
+    moved += [
+        t(language, "announce.new_line", deadline=deadline_name(language, d), at=moment_text(d.at))
+        for d in change.appeared
+    ]
+    moved += [
+        t(language, "announce.gone_line", deadline=deadline_name(language, d), at=moment_text(d.at))
+        for d in change.gone
+    ]
+    if moved:
+        fields.append(
+            {
+                "name": t(language, "announce.deadlines"),
+                "value": clip("\n".join(moved), FIELD_VALUE_LIMIT),
+            }
+        )
+    embed: Embed = {
+        "title": t(language, f"announce.title_{change.action}", item=spec.name(language)),
+        "description": "\n".join(lines),
+        "color": COLOURS["warn" if stage_change or moved else "info"],
+        "fields": fields,
+    }
+    return Reply(embeds=[embed])

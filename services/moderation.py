@@ -1,0 +1,351 @@
+"""What moderators change: timeline updates and custom deadlines, validated and audited.
+
+Every function checks everything before it stores anything, records who did
+what with the before and after in the audit log, and returns what changed so
+the bot can announce it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services import validation as check
+from services.context import Services
+from services.errors import UserError
+from storage.models import CustomDeadline, TimelineEvent, utcnow
+from storage.queries.audit import record_audit
+from storage.queries.events import get_event, list_events, save_revision, snapshot, to_fact
+from tracker.items import ItemSpec
+from tracker.lookup import resolve_item
+from tracker.model import Assessment, Deadline, EventFact, Precision, StageChangeError
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    action: str  # "added", "edited" or "removed"
+    spec: ItemSpec
+    event: TimelineEvent
+    actor_id: int
+    before: Assessment
+    after: Assessment
+    # For an edit: whether anything a reader would notice changed.
+    matters: bool = True
+    changed_fields: tuple[str, ...] = field(default=())
+
+    @property
+    def stage_change(self) -> tuple[str | None, str | None] | None:
+        if (self.before.stage, self.before.derived) == (self.after.stage, self.after.derived):
+            return None
+        return self.before.stage, self.after.stage
+
+    @property
+    def moved(self) -> list[tuple[Deadline, Deadline]]:
+        old = {d.key: d for d in self.before.deadlines}
+        return [
+            (old[d.key], d) for d in self.after.deadlines if d.key in old and old[d.key].at != d.at
+        ]
+
+    @property
+    def appeared(self) -> list[Deadline]:
+        old = {d.key for d in self.before.deadlines}
+        return [d for d in self.after.deadlines if d.key not in old]
+
+    @property
+    def gone(self) -> list[Deadline]:
+        new = {d.key for d in self.after.deadlines}
+        return [d for d in self.before.deadlines if d.key not in new]
+
+
+def _stage_error(exc: StageChangeError, spec: ItemSpec) -> UserError:
+    d = exc.details
+    if exc.code == "not_a_stage":
+        return UserError(
+            "invalid.stage_unknown",
+            field="stage",
+            value=d.get("stage"),
+            stages=", ".join(spec.rules.stages),
+        )
+    if exc.code == "vote_too_early":
+        opens = d.get("opens")
+        stamp = f"<t:{int(opens.timestamp())}:F>" if isinstance(opens, datetime) else "?"
+        return UserError("invalid.vote_too_early", opens=stamp)
+    if exc.code == "needs_entry":
+        return UserError("invalid.needs_entry")
+    allowed = d.get("allowed") or []
+    return UserError(
+        "invalid.stage_order",
+        stage=d.get("stage"),
+        current=d.get("current") or "-",
+        allowed=", ".join(str(a) for a in allowed) if allowed else "-",  # type: ignore[attr-defined]
+    )
+
+
+def _validate_history(spec: ItemSpec, facts: list[EventFact]) -> None:
+    try:
+        spec.validate(facts)
+    except StageChangeError as exc:
+        raise _stage_error(exc, spec) from None
+
+
+def _item_by_id(services: Services, item_id: int) -> ItemSpec:
+    for key, value in services.item_ids.items():
+        if value == item_id:
+            spec = resolve_item(services.tracker.items, key)
+            if spec is not None:
+                return spec
+    raise UserError("invalid.event_unknown", field="event_id", id=item_id)
+
+
+async def add_update(
+    services: Services,
+    *,
+    guild_id: int,
+    actor_id: int,
+    item: ItemSpec,
+    summary: str,
+    stage: str | None,
+    when: str | None,
+    source_url: str | None,
+    source_name: str | None,
+    now: datetime,
+) -> Change:
+    summary = check.text("summary", summary, check.SUMMARY_LIMIT)
+    stage = check.stage("stage", stage, item.rules.stages)
+    occurred_at, precision = (
+        check.when("when", when, item.timezone) if when else (now, Precision.DATETIME)
+    )
+    source_url = check.url("source_url", source_url)
+    source_name = check.optional_text("source_name", source_name, check.SOURCE_NAME_LIMIT)
+    if source_name and not source_url:
+        raise UserError("invalid.name_without_url")
+    item_id = services.item_ids[item.key]
+    async with services.sessions() as session:
+        events = await list_events(session, item_id=item_id, guild_id=guild_id)
+        facts = [to_fact(e) for e in events]
+        new_fact = EventFact(occurred_at, stage, precision, order=2**62)
+        _validate_history(item, [*facts, new_fact])
+        event = TimelineEvent(
+            item_id=item_id,
+            guild_id=guild_id,
+            occurred_at=occurred_at,
+            precision=str(precision),
+            summary_en=summary,
+            stage=stage,
+            source_name=source_name,
+            source_url=source_url,
+            recorded_by=actor_id,
+        )
+        session.add(event)
+        await session.flush()
+        await record_audit(
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="event.add",
+            target_type="event",
+            target_id=str(event.id),
+            before=None,
+            after=snapshot(event),
+        )
+        await session.commit()
+    services.reads.invalidate(item_id)
+    return Change(
+        "added",
+        item,
+        event,
+        actor_id,
+        item.assess(facts, now),
+        item.assess([*facts, to_fact(event)], now),
+    )
+
+
+async def _own_event(session: AsyncSession, *, guild_id: int, event_id: int) -> TimelineEvent:
+    """A visible event this guild recorded; the shared history cannot be changed from one guild."""
+    event = await get_event(session, event_id=event_id)
+    if (
+        event is None
+        or event.deleted_at is not None
+        or (event.guild_id is not None and event.guild_id != guild_id)
+    ):
+        raise UserError("invalid.event_unknown", field="event_id", id=event_id)
+    if event.guild_id is None:
+        raise UserError("invalid.event_shared", id=event_id)
+    return event
+
+
+async def edit_update(
+    services: Services,
+    *,
+    guild_id: int,
+    actor_id: int,
+    event_id: int,
+    summary: str | None,
+    stage: str | None,
+    when: str | None,
+    source_url: str | None,
+    now: datetime,
+) -> Change:
+    if summary is None and stage is None and when is None and source_url is None:
+        raise UserError("invalid.nothing_to_edit")
+    async with services.sessions() as session:
+        event = await _own_event(session, guild_id=guild_id, event_id=event_id)
+        spec = _item_by_id(services, event.item_id)
+        new_summary = (
+            check.text("summary", summary, check.SUMMARY_LIMIT)
+            if summary is not None
+            else event.summary_en
+        )
+        new_stage = (
+            check.stage("stage", stage, spec.rules.stages) if stage is not None else event.stage
+        )
+        if when is not None:
+            new_at, new_precision = check.when("when", when, spec.timezone)
+        else:
+            new_at, new_precision = event.occurred_at, Precision(event.precision)
+        new_url = (
+            check.url("source_url", source_url) if source_url is not None else event.source_url
+        )
+        events = await list_events(session, item_id=event.item_id, guild_id=guild_id)
+        facts = [to_fact(e) for e in events]
+        edited = EventFact(new_at, new_stage, new_precision, order=event.id or 0)
+        others = [f for f, e in zip(facts, events, strict=True) if e.id != event.id]
+        _validate_history(spec, [*others, edited])
+        before_snapshot = snapshot(event)
+        changed = tuple(
+            name
+            for name, old, new in (
+                ("summary", " ".join(event.summary_en.split()), " ".join(new_summary.split())),
+                ("stage", event.stage, new_stage),
+                ("when", (event.occurred_at, event.precision), (new_at, str(new_precision))),
+                ("source_url", event.source_url, new_url),
+            )
+            if old != new
+        )
+        if not changed:
+            raise UserError("invalid.nothing_changed", id=event_id)
+        await save_revision(session, event=event, edited_by=actor_id)
+        event.summary_en, event.stage = new_summary, new_stage
+        event.occurred_at, event.precision = new_at, str(new_precision)
+        event.source_url = new_url
+        event.revision += 1
+        event.updated_at, event.updated_by = utcnow(), actor_id
+        session.add(event)
+        await record_audit(
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="event.edit",
+            target_type="event",
+            target_id=str(event.id),
+            before=before_snapshot,
+            after=snapshot(event),
+        )
+        await session.commit()
+    services.reads.invalidate(event.item_id)
+    return Change(
+        "edited",
+        spec,
+        event,
+        actor_id,
+        spec.assess(facts, now),
+        spec.assess([*others, edited], now),
+        matters=True,
+        changed_fields=changed,
+    )
+
+
+async def remove_update(
+    services: Services, *, guild_id: int, actor_id: int, event_id: int, reason: str, now: datetime
+) -> Change:
+    reason = check.text("reason", reason, check.REASON_LIMIT)
+    async with services.sessions() as session:
+        event = await _own_event(session, guild_id=guild_id, event_id=event_id)
+        spec = _item_by_id(services, event.item_id)
+        events = await list_events(session, item_id=event.item_id, guild_id=guild_id)
+        facts = [to_fact(e) for e in events]
+        others = [f for f, e in zip(facts, events, strict=True) if e.id != event.id]
+        _validate_history(spec, others)
+        before_snapshot = snapshot(event)
+        event.deleted_at, event.deleted_by, event.delete_reason = utcnow(), actor_id, reason
+        session.add(event)
+        after = snapshot(event) | {"reason": reason}
+        await record_audit(
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="event.remove",
+            target_type="event",
+            target_id=str(event.id),
+            before=before_snapshot,
+            after=after,
+        )
+        await session.commit()
+    services.reads.invalidate(event.item_id)
+    return Change(
+        "removed", spec, event, actor_id, spec.assess(facts, now), spec.assess(others, now)
+    )
+
+
+async def add_deadline(
+    services: Services,
+    *,
+    guild_id: int,
+    actor_id: int,
+    item: ItemSpec,
+    title: str,
+    when: str,
+    now: datetime,
+) -> CustomDeadline:
+    title = check.text("title", title, check.TITLE_LIMIT)
+    due_at, _ = check.when("when", when, item.timezone)
+    if due_at <= now:
+        raise UserError("invalid.deadline_past", field="when")
+    async with services.sessions() as session:
+        deadline = CustomDeadline(
+            guild_id=guild_id,
+            item_id=services.item_ids[item.key],
+            title=title,
+            due_at=due_at,
+            created_by=actor_id,
+        )
+        session.add(deadline)
+        await session.flush()
+        await record_audit(
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="deadline.add",
+            target_type="deadline",
+            target_id=str(deadline.id),
+            before=None,
+            after={"item": item.key, "title": title, "due_at": due_at.isoformat()},
+        )
+        await session.commit()
+    return deadline
+
+
+async def remove_deadline(
+    services: Services, *, guild_id: int, actor_id: int, deadline_id: int
+) -> tuple[CustomDeadline, ItemSpec]:
+    async with services.sessions() as session:
+        deadline = await session.get(CustomDeadline, deadline_id)
+        if deadline is None or deadline.guild_id != guild_id or deadline.deleted_at is not None:
+            raise UserError("invalid.deadline_unknown", field="deadline_id", id=deadline_id)
+        before = {"title": deadline.title, "due_at": deadline.due_at.isoformat(), "deleted": False}
+        deadline.deleted_at, deadline.deleted_by = utcnow(), actor_id
+        session.add(deadline)
+        await record_audit(
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="deadline.remove",
+            target_type="deadline",
+            target_id=str(deadline_id),
+            before=before,
+            after=before | {"deleted": True},
+        )
+        await session.commit()
+    return deadline, _item_by_id(services, deadline.item_id)
