@@ -56,6 +56,7 @@ class DeadlineCog(commands.Cog):
             when=when,
             now=bot.now(),
         )
+        await bot.reminders.replan()
         language = await language_of(interaction)
         await interaction.response.send_message(
             t(
@@ -87,6 +88,7 @@ class DeadlineCog(commands.Cog):
             actor_id=interaction.user.id,
             deadline_id=deadline_id,
         )
+        await bot.reminders.replan()
         language = await language_of(interaction)
         await interaction.response.send_message(
             t(

@@ -37,7 +37,9 @@ class SetupCog(commands.Cog):
 
     async def _done(self, interaction: Interaction, key: str, **values: object) -> None:
         assert interaction.guild_id is not None
-        bot_of(interaction).guild_settings.forget(interaction.guild_id)
+        bot = bot_of(interaction)
+        bot.guild_settings.forget(interaction.guild_id)
+        await bot.reminders.replan()
         # After the change, so that /setup language answers in the new language.
         language = await language_of(interaction)
         await interaction.response.send_message(

@@ -47,6 +47,8 @@ async def _report(interaction: Interaction, change: Change, key: str) -> None:
     bot = bot_of(interaction)
     language = await language_of(interaction)
     assert interaction.guild is not None
+    # A stage change may move deadlines: their reminders are planned again.
+    await bot.reminders.replan()
     announced = await announce_change(bot, interaction.guild, change)
     text = t(language, key, id=change.event.id, item=change.spec.name(language))
     if not announced:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +24,19 @@ log = logging.getLogger(__name__)
 READER_ZONE = ZoneInfo("Asia/Seoul")
 # The demo's database is thrown away at the end; the update says plainly that it is made up.
 DEMO_SUMMARY = "(Demo, not real) Seoul notifies Tokyo in writing that it will end GSOMIA."
+
+
+class DemoClock:
+    """The real time, until the demo jumps ahead to show a reminder falling due."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def jump_to(self, moment: datetime) -> None:
+        self.offset = moment - datetime.now(UTC)
 
 
 class Printer:
@@ -67,7 +81,10 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
             names = {member: "Mina", moderator: "Jun", updates: "updates", channel: "general"}
             print("motionwatch demo: the real bot and discord.py against the bundled Discord")
             print(f"stand-in at {standin.api_base} (no token, no network), on a fresh database.")
-            async with running_bot(standin, database_url=database_url, tracker=tracker) as bot:
+            clock = DemoClock()
+            async with running_bot(
+                standin, database_url=database_url, tracker=tracker, clock=clock
+            ) as bot:
                 out = Printer(names, bot.now)
                 print(
                     f"The bot logged in as {bot.user}, synced {len(standin.commands())} commands "
@@ -139,6 +156,44 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
                     )
                 ).response()
                 out.show(after.message, ephemeral=after.ephemeral)
+
+                reminders = guild.add_channel("reminders")
+                names[reminders] = "reminders"
+                steps: list[dict[str, str | int]] = [
+                    {"purpose": "reminders", "channel": reminders},
+                    {"offsets": "7d,1d"},
+                ]
+                for options in steps:
+                    sub = "channel" if "channel" in options else "reminders"
+                    shown = " ".join(
+                        f"{k}:{'#reminders' if k == 'channel' else v}" for k, v in options.items()
+                    )
+                    out.say("Jun", f"/setup {sub} {shown}")
+                    done = await (
+                        await standin.invoke(
+                            guild.id,
+                            channel,
+                            moderator,
+                            "setup",
+                            subcommand=sub,
+                            options=options,
+                        )
+                    ).response()
+                    out.show(done.message, ephemeral=done.ephemeral)
+
+                status = await bot.reminders.replan()
+                first = status.next_due(clock())
+                assert first is not None
+                clock.jump_to(first + timedelta(seconds=5))
+                print(
+                    f"\n(the demo moves its clock forward to "
+                    f"{clock().astimezone(READER_ZONE):%d %b %Y %H:%M %Z}, when the first "
+                    "reminder falls due; the bot sweeps for due reminders every 20 s)"
+                )
+                await bot.reminders.sweep()
+                reminder = await standin.wait_for_message(reminders)
+                print("\n── in #reminders")
+                out.show(reminder)
             print()
             problems = standin.violations
             print(

@@ -29,7 +29,7 @@ def _relative(moment: datetime, now: datetime) -> str:
         (60, "minute"),
     ):
         if span >= size:
-            n = int(span // size)
+            n = max(1, round(span / size))
             text = f"{n} {unit}{'s' if n != 1 else ''}"
             break
     else:

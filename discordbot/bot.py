@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,13 +16,20 @@ from discord import app_commands
 from discord.ext import commands
 
 from discordbot.errors import on_app_command_error
+from discordbot.reminders import post_reminder
 from discordbot.sync import sync_if_changed
 from discordbot.translator import CatalogTranslator
 from runtime.startup import prepare_database
 from services.context import Services
 from services.guilds import GuildSettingsCache
+from services.reminders import Reminders
 
 log = logging.getLogger(__name__)
+
+# Due reminders are posted within this many seconds (SPEC §5 asks for 60).
+SWEEP_SECONDS = 20
+# Deadlines also move with time (a new renewal cycle) and with other processes' writes.
+REPLAN_SECONDS = 300
 
 # The cogs, loaded in this order; one explicit list, no directory scanning.
 COGS = (
@@ -69,6 +79,11 @@ class MotionwatchBot(commands.Bot):
         self.started_monotonic = time.monotonic()
         self.last_poll: datetime | None = None
         self.synced: list[str] = []
+        self.reminders = Reminders(
+            services,
+            lambda due, late: post_reminder(self, due, late),
+            process=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+        )
 
     @property
     def uptime(self) -> timedelta:
@@ -94,8 +109,31 @@ class MotionwatchBot(commands.Bot):
             application_id=self.application_id,
             dev_guild_id=services.settings.dev_guild_id,
         )
-        if not services.scheduler.running:
-            services.scheduler.start()
+        await self.reminders.replan()
+        # What fell due while the bot was down, and what a crash left half-sent.
+        await self.reminders.finish_unfinished()
+        await self.reminders.sweep()
+        scheduler = services.scheduler
+        scheduler.add_job(
+            self.reminders.sweep,
+            "interval",
+            seconds=SWEEP_SECONDS,
+            id="reminders:sweep",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.add_job(
+            self.reminders.replan,
+            "interval",
+            seconds=REPLAN_SECONDS,
+            id="reminders:replan",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        if not scheduler.running:
+            scheduler.start()
         log.info("ready to connect: %d cogs, %d items", len(COGS), len(prepared.item_ids))
 
     async def close(self) -> None:

@@ -29,7 +29,7 @@ def reminders_to_come(
     return [o for o in offsets if deadline_at - o > now]
 
 
-def _meaning(language: str, row: DeadlineRow) -> str:
+def meaning(language: str, row: DeadlineRow) -> str:
     d, spec = row.deadline, row.spec
     name = spec.name(language)
     if d.kind == "notice_deadline" and d.effect_at is not None:
@@ -60,7 +60,7 @@ def render_deadlines(
         return Reply(embeds=[embed])
     for row in rows[:FIELDS_LIMIT]:
         title = row.title or deadline_name(language, row.deadline)
-        lines = [moment_text(row.deadline.at), _meaning(language, row)]
+        lines = [moment_text(row.deadline.at), meaning(language, row)]
         if reminders_on:
             coming = reminders_to_come(row.deadline.at, offsets, now)
             lines.append(

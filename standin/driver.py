@@ -7,6 +7,7 @@ control the gateway, and read back what the bot did.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import secrets
@@ -394,6 +395,15 @@ class DiscordStandIn:
         return await self._state.journal.wait_for(probe, timeout, f"a message in {channel_id}")
 
     # -- gateway control ------------------------------------------------------------
+
+    def hold_posts(self, channel_id: int) -> None:
+        """Create messages posted in this channel but keep the answer until ``release_posts``."""
+        self._state.held[channel_id] = asyncio.Event()
+
+    def release_posts(self, channel_id: int) -> None:
+        gate = self._state.held.pop(channel_id, None)
+        if gate is not None:
+            gate.set()
 
     async def wait_until_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Until a session is identified and READY + GUILD_CREATE are queued."""

@@ -289,6 +289,13 @@ class CoreRoutes:
         if rejected is not None:
             return rejected
         self.s.check_mentions(record, body, channel.guild_id)
+        nonce = body.get("nonce")
+        key = (channel.id, str(nonce)) if nonce is not None and body.get("enforce_nonce") else None
+        if key is not None and key in self.s.nonces:
+            # Discord answers a repeated nonce with the message it already created.
+            earlier = self.s.messages.get(self.s.nonces[key])
+            if earlier is not None:
+                return json_response(earlier.to_payload())
         message = self.s.messages.create(
             channel_id=channel.id,
             guild_id=channel.guild_id,
@@ -296,9 +303,14 @@ class CoreRoutes:
             body=body,
             files=parsed.files,
         )
+        if key is not None:
+            self.s.nonces[key] = message.id
         # Only interaction responses can be ephemeral.
         message.flags &= ~FLAG_EPHEMERAL
         self.s.announce_created(message)
+        gate = self.s.held.get(channel.id)
+        if gate is not None:
+            await gate.wait()
         return json_response(message.to_payload())
 
     async def edit_message(self, request: web.Request) -> web.Response:

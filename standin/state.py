@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from standin.commands import CommandStore
@@ -33,6 +34,10 @@ class State:
     interactions: InteractionBook
     gateway: Gateway
     ping_roles: dict[int, set[int]] = field(default_factory=dict)
+    # (channel id, nonce) -> message id, for enforce_nonce: a repeated send returns the first.
+    nonces: dict[tuple[int, str], int] = field(default_factory=dict)
+    # Channels whose message posts are answered only when released (a bot dying mid-send).
+    held: dict[int, asyncio.Event] = field(default_factory=dict)
     # Known once the server is bound (port 0 means "any free port").
     gateway_url: str = ""
 

@@ -232,6 +232,20 @@ class ReminderDelivery(SQLModel, table=True):
     late: bool = Field(default=False)
 
 
+class KnownDeadline(SQLModel, table=True):
+    """When the bot first knew of a deadline at its time; reminders due before then are not owed."""
+
+    __tablename__ = "known_deadline"
+    __table_args__ = (UniqueConstraint("scope", "deadline_key", "deadline_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # 0 for a deadline every guild shares; the guild id for one only that guild has.
+    scope: int = Field(sa_type=BigInteger)
+    deadline_key: str = Field(max_length=160)
+    deadline_at: datetime = Field(sa_type=UTCDateTime)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class BotState(SQLModel, table=True):
     """Small facts the bot keeps between runs (the hash of the last command sync)."""
 

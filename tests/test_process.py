@@ -85,5 +85,6 @@ def test_demo_plays_a_session_and_exits_0() -> None:
     assert "Recorded as #25 on South Korea–Japan GSOMIA." in out
     assert "── in #updates" in out and "Termination now:" in out
     assert "Termination notified since" in out  # the changed /status
+    assert "── in #reminders" in out and "Termination in 7d: South Korea–Japan GSOMIA" in out
     assert "0 spec violations" in out
     assert "Traceback" not in result.stderr

@@ -1,0 +1,52 @@
+"""Posting a reminder: the only message that may ping anyone, and only the guild's ping role."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from i18n import language_for
+from render.reminders import render_reminder
+from tracker.lookup import resolve_item
+from tracker.reminders import Due
+
+if TYPE_CHECKING:
+    from discordbot.bot import MotionwatchBot
+
+log = logging.getLogger(__name__)
+
+
+async def post_reminder(bot: MotionwatchBot, due: Due, late: bool) -> int | None:
+    settings = await bot.guild_settings.get(due.guild_id)
+    spec = resolve_item(bot.services.tracker.items, due.target.item_key)
+    if settings is None or settings.reminders_channel_id is None or spec is None:
+        return None
+    guild = bot.get_guild(due.guild_id)
+    locale = str(guild.preferred_locale) if guild else None
+    language = language_for(settings.language, locale)
+    reply = render_reminder(language, spec, due, late=late, ping_role_id=settings.ping_role_id)
+    mentions = discord.AllowedMentions(
+        everyone=False,
+        users=False,
+        replied_user=False,
+        roles=[discord.Object(settings.ping_role_id)] if settings.ping_role_id else False,
+    )
+    # REST only: it works before the gateway is up, for the catch-up at start.
+    channel = bot.get_partial_messageable(settings.reminders_channel_id, guild_id=due.guild_id)
+    try:
+        message = await channel.send(
+            content=reply.content,
+            embeds=[discord.Embed.from_dict(e) for e in reply.embeds],
+            allowed_mentions=mentions,
+            nonce=due.nonce,
+        )
+    except (discord.NotFound, discord.Forbidden):
+        log.warning(
+            "guild %s: cannot post in reminders channel %s",
+            due.guild_id,
+            settings.reminders_channel_id,
+        )
+        return None
+    return message.id

@@ -1,0 +1,40 @@
+"""A reminder as posted: what is coming, when, what it decides, and whether it is late."""
+
+from __future__ import annotations
+
+from i18n import t
+from render.common import COLOURS, Embed, Reply, clip, moment_text
+from render.deadlines import DeadlineRow, meaning
+from render.words import deadline_name
+from tracker.items import ItemSpec
+from tracker.offsets import format_offset
+from tracker.reminders import Due
+
+
+def render_reminder(
+    language: str, spec: ItemSpec, due: Due, *, late: bool, ping_role_id: int | None
+) -> Reply:
+    target = due.target
+    name = target.title or deadline_name(language, target.deadline)
+    lines = [
+        moment_text(target.deadline.at),
+        meaning(language, DeadlineRow(spec, target.deadline, target.title)),
+    ]
+    if late:
+        lines.append(t(language, "reminder.late"))
+    embed: Embed = {
+        "title": clip(
+            t(
+                language,
+                "reminder.title",
+                deadline=name,
+                item=spec.name(language),
+                offset=format_offset(due.offset),
+            ),
+            256,
+        ),
+        "description": "\n".join(lines),
+        "color": COLOURS["warn"],
+    }
+    content = f"<@&{ping_role_id}>" if ping_role_id else None
+    return Reply(content=content, embeds=[embed])

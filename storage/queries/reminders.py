@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import KnownDeadline, ReminderDelivery
+from storage.queries._insert import insert_ignoring_conflicts, table_of
+
+DeadlineId = tuple[int, str, datetime]  # (scope, key, at)
+
+
+async def remember_deadlines(
+    session: AsyncSession, *, deadlines: Iterable[DeadlineId], now: datetime
+) -> dict[DeadlineId, datetime]:
+    """Note the deadlines not seen before as first seen ``now``; return when each was first seen."""
+    stmt = select(
+        KnownDeadline.scope,
+        KnownDeadline.deadline_key,
+        KnownDeadline.deadline_at,
+        KnownDeadline.first_seen_at,
+    ).where(col(KnownDeadline.deadline_at) > now)
+    seen = {(s, k, at): first for s, k, at, first in (await session.exec(stmt)).all()}
+    wanted = set(deadlines)
+    new = [
+        {"scope": s, "deadline_key": k, "deadline_at": at, "first_seen_at": now}
+        for s, k, at in wanted
+        if (s, k, at) not in seen
+    ]
+    if new:
+        # One statement, many parameter sets: the driver's executemany, not a huge VALUES list.
+        conn = await session.connection()
+        module = postgresql if conn.dialect.name == "postgresql" else sqlite
+        insert = module.insert(table_of(KnownDeadline)).on_conflict_do_nothing(
+            index_elements=["scope", "deadline_key", "deadline_at"]
+        )
+        for start in range(0, len(new), 20_000):
+            await conn.execute(insert, new[start : start + 20_000])
+    return {d: seen.get(d, now) for d in wanted}
+
+
+def _row(
+    *, guild_id: int, item_id: int, key: str, at: datetime, offset: int, due_at: datetime
+) -> dict[str, object]:
+    return {
+        "guild_id": guild_id,
+        "item_id": item_id,
+        "deadline_key": key,
+        "deadline_at": at,
+        "offset_seconds": offset,
+        "due_at": due_at,
+        "late": False,
+    }
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    item_id: int,
+    key: str,
+    at: datetime,
+    offset: int,
+    due_at: datetime,
+    state: str,
+    claimed_by: str,
+    now: datetime,
+) -> bool:
+    """Create the delivery row in ``state``; False when another claim (or a drop) came first."""
+    row = _row(guild_id=guild_id, item_id=item_id, key=key, at=at, offset=offset, due_at=due_at)
+    row.update(state=state, claimed_by=claimed_by, claimed_at=now)
+    created = await insert_ignoring_conflicts(
+        session,
+        table=table_of(ReminderDelivery),
+        rows=[row],
+        conflict=["guild_id", "deadline_key", "deadline_at", "offset_seconds"],
+    )
+    return created == 1
+
+
+def _one(guild_id: int, key: str, at: datetime, offset: int) -> list[Any]:
+    return [
+        col(ReminderDelivery.guild_id) == guild_id,
+        col(ReminderDelivery.deadline_key) == key,
+        col(ReminderDelivery.deadline_at) == at,
+        col(ReminderDelivery.offset_seconds) == offset,
+    ]
+
+
+async def record_outcome(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    key: str,
+    at: datetime,
+    offset: int,
+    message_id: int | None,
+    late: bool,
+    now: datetime,
+) -> None:
+    """Sent (with its message) or, without a message, dropped; one UPDATE, no read first.
+
+    Writing first matters on SQLite: a transaction that reads and then writes can
+    deadlock with another process doing the same, where a plain write just waits.
+    """
+    values: dict[str, Any] = (
+        {"state": "sent", "message_id": message_id, "late": late, "sent_at": now}
+        if message_id is not None
+        else {"state": "dropped"}
+    )
+    await session.exec(
+        update(ReminderDelivery).where(*_one(guild_id, key, at, offset)).values(**values)
+    )
+
+
+async def mark(session: AsyncSession, *, delivery_id: int, state: str) -> None:
+    await session.exec(
+        update(ReminderDelivery).where(col(ReminderDelivery.id) == delivery_id).values(state=state)
+    )
+
+
+async def delivery(
+    session: AsyncSession, *, guild_id: int, key: str, at: datetime, offset: int
+) -> ReminderDelivery | None:
+    stmt = select(ReminderDelivery).where(
+        col(ReminderDelivery.guild_id) == guild_id,
+        col(ReminderDelivery.deadline_key) == key,
+        col(ReminderDelivery.deadline_at) == at,
+        col(ReminderDelivery.offset_seconds) == offset,
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def unfinished(session: AsyncSession) -> Sequence[ReminderDelivery]:
+    """Reminders claimed but not recorded as sent: a process died between the two."""
+    stmt = select(ReminderDelivery).where(col(ReminderDelivery.state) == "claimed")
+    return (await session.exec(stmt.order_by(col(ReminderDelivery.due_at)))).all()
