@@ -411,6 +411,14 @@ class DiscordStandIn:
             lambda: self._state.gateway.live, timeout, "the bot to IDENTIFY on the gateway"
         )
 
+    async def wait_for_identifies(self, count: int, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Until ``count`` sessions in all have identified (several bot processes, say)."""
+        await self._state.journal.wait_for(
+            lambda: self._state.gateway.identify_count >= count or None,
+            timeout,
+            f"{count} IDENTIFYs on the gateway",
+        )
+
     async def send_reconnect(self) -> None:
         """Op 7 RECONNECT: the bot should come back and RESUME."""
         self._resumes_at_reconnect = self._state.gateway.resume_count

@@ -22,7 +22,7 @@ from standin import DiscordStandIn, Guild, MessageRecord, Perm
 from storage.engine import create_engine, session_factory
 from storage.models import CustomDeadline, GuildSettings, ReminderDelivery
 from storage.queries.state import set_state
-from tests.conftest import ROOT
+from tests.conftest import PG_URL, ROOT, create_pg_database, drop_pg_database
 from tests.test_cli import _SETTINGS
 
 KST = ZoneInfo("Asia/Seoul")
@@ -340,3 +340,91 @@ async def test_a_process_killed_between_claim_and_record_posts_once(
     assert len(messages) == 1
     assert row.message_id == messages[0].id
     assert "Ministers meet" in messages[0].embeds[0]["title"]
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+async def test_two_bot_processes_on_one_postgresql_database_post_each_reminder_once(
+    standin: DiscordStandIn,
+) -> None:
+    # Several processes on one database is what PostgreSQL is for (SQLite is the
+    # one-process default), so this runs on PostgreSQL only.
+    database_url = await create_pg_database()
+    # Several guilds with a reminder already due when both processes start: both start-up
+    # sweeps race for the same claims.
+    tracker = load_tracker(ROOT / "config" / "tracker.toml")
+    guilds = [standin.add_guild(f"G{n}") for n in range(6)]
+    channels = {g.id: g.add_channel("reminders") for g in guilds}
+    now = datetime.now(UTC).replace(microsecond=0)
+    engine = create_engine(database_url)
+    prepared = await prepare_database(engine, session_factory(engine), items=tracker.items)
+    async with session_factory(engine)() as session:
+        for g in guilds:
+            session.add(
+                GuildSettings(
+                    guild_id=g.id, reminders_channel_id=channels[g.id], reminder_offsets="1d,1h"
+                )
+            )
+            session.add(
+                CustomDeadline(
+                    guild_id=g.id,
+                    item_id=prepared.item_ids["gsomia"],
+                    title=f"Deadline of {g.name}",
+                    due_at=now + timedelta(minutes=59),  # its 1d and 1h reminders are due
+                    created_at=now - timedelta(days=2),
+                )
+            )
+        await set_state(
+            session,
+            key="reminders:last-sweep",
+            value=(now - timedelta(days=1, hours=1)).isoformat(),
+        )
+        await session.commit()
+    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
+    env.update(
+        DISCORD_TOKEN=standin.bot_token,
+        DISCORD_API_BASE=standin.api_base,
+        DISCORD_GATEWAY_URL=standin.gateway_url,
+        DATABASE_URL=database_url,
+    )
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "bot.py"),
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    try:
+
+        async def all_recorded() -> list[ReminderDelivery]:
+            while True:
+                async with session_factory(engine)() as session:
+                    rows = (await session.exec(select(ReminderDelivery))).all()
+                if len(rows) == 2 * len(guilds) and all(r.state == "sent" for r in rows):
+                    return list(rows)
+                # The database is the other processes' to write; poll it briefly.
+                await asyncio.sleep(0.1)
+
+        rows = await asyncio.wait_for(all_recorded(), timeout=60)
+
+        # Stop them only once both run: a signal before a process installs its handler
+        # would kill it instead of stopping it cleanly.
+        await standin.wait_for_identifies(2, timeout=60)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+            assert process.returncode == 0, stderr.decode()
+        await engine.dispose()
+        await drop_pg_database(database_url)
+    for g in guilds:
+        titles = sorted(m.embeds[0]["title"] for m in standin.messages(channels[g.id]))
+        assert titles == [
+            f"Deadline of {g.name} in 1d: South Korea–Japan GSOMIA",
+            f"Deadline of {g.name} in 1h: South Korea–Japan GSOMIA",
+        ]
+    assert len({r.message_id for r in rows}) == len(rows)
