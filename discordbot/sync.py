@@ -51,11 +51,15 @@ async def sync_if_changed(
         label = "global" if target is None else f"guild:{target.id}"
         digest = hashlib.sha256((await _payload(tree, target)).encode()).hexdigest()
         key = f"command-sync:{application_id}:{label}"
+        # Reading and writing in separate transactions: on SQLite, one that reads and
+        # then writes can deadlock with another process starting at the same time.
         async with sessions() as session:
-            if await get_state(session, key=key) == digest:
-                log.info("commands unchanged since the last sync (%s); not syncing", label)
-                continue
-            await tree.sync(guild=target)
+            unchanged = await get_state(session, key=key) == digest
+        if unchanged:
+            log.info("commands unchanged since the last sync (%s); not syncing", label)
+            continue
+        await tree.sync(guild=target)
+        async with sessions() as session:
             await set_state(session, key=key, value=digest)
             await session.commit()
         log.info("synced commands (%s)", label)

@@ -153,11 +153,9 @@ class Reminders:
             )
         computed_ids = {(t.scope, t.key, t.deadline.at) for t in targets}
         if computed_ids - self._known.keys():
-            async with services.sessions() as session:
-                self._known.update(
-                    await store.remember_deadlines(session, deadlines=computed_ids, now=now)
-                )
-                await session.commit()
+            self._known.update(
+                await store.remember_deadlines(services.sessions, deadlines=computed_ids, now=now)
+            )
         known = {d: self._known[d] for d in computed_ids}
         # Seconds of CPU at 10,000 guilds: built in a thread, so the event loop keeps answering.
         self.plan = await asyncio.to_thread(ReminderPlan, targets, schedules, known, columns)

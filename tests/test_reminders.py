@@ -22,7 +22,7 @@ from standin import DiscordStandIn, Guild, MessageRecord, Perm
 from storage.engine import create_engine, session_factory
 from storage.models import CustomDeadline, GuildSettings, ReminderDelivery
 from storage.queries.state import set_state
-from tests.conftest import PG_URL, ROOT, create_pg_database, drop_pg_database
+from tests.conftest import ROOT
 from tests.test_cli import _SETTINGS
 
 KST = ZoneInfo("Asia/Seoul")
@@ -342,13 +342,9 @@ async def test_a_process_killed_between_claim_and_record_posts_once(
     assert "Ministers meet" in messages[0].embeds[0]["title"]
 
 
-@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
-async def test_two_bot_processes_on_one_postgresql_database_post_each_reminder_once(
-    standin: DiscordStandIn,
+async def test_two_bot_processes_on_one_database_post_each_reminder_once(
+    standin: DiscordStandIn, database_url: str
 ) -> None:
-    # Several processes on one database is what PostgreSQL is for (SQLite is the
-    # one-process default), so this runs on PostgreSQL only.
-    database_url = await create_pg_database()
     # Several guilds with a reminder already due when both processes start: both start-up
     # sweeps race for the same claims.
     tracker = load_tracker(ROOT / "config" / "tracker.toml")
@@ -420,7 +416,6 @@ async def test_two_bot_processes_on_one_postgresql_database_post_each_reminder_o
             _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
             assert process.returncode == 0, stderr.decode()
         await engine.dispose()
-        await drop_pg_database(database_url)
     for g in guilds:
         titles = sorted(m.embeds[0]["title"] for m in standin.messages(channels[g.id]))
         assert titles == [

@@ -8,6 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.engine import SessionFactory
 from storage.models import KnownDeadline, ReminderDelivery
 from storage.queries._insert import insert_ignoring_conflicts, table_of
 
@@ -15,16 +16,21 @@ DeadlineId = tuple[int, str, datetime]  # (scope, key, at)
 
 
 async def remember_deadlines(
-    session: AsyncSession, *, deadlines: Iterable[DeadlineId], now: datetime
+    sessions: SessionFactory, *, deadlines: Iterable[DeadlineId], now: datetime
 ) -> dict[DeadlineId, datetime]:
-    """Note the deadlines not seen before as first seen ``now``; return when each was first seen."""
+    """Note the deadlines not seen before as first seen ``now``; return when each was first seen.
+
+    It reads and writes in separate transactions: on SQLite, one transaction that
+    reads and then writes can deadlock with another process doing the same.
+    """
     stmt = select(
         KnownDeadline.scope,
         KnownDeadline.deadline_key,
         KnownDeadline.deadline_at,
         KnownDeadline.first_seen_at,
     ).where(col(KnownDeadline.deadline_at) > now)
-    seen = {(s, k, at): first for s, k, at, first in (await session.exec(stmt)).all()}
+    async with sessions() as session:
+        seen = {(s, k, at): first for s, k, at, first in (await session.exec(stmt)).all()}
     wanted = set(deadlines)
     new = [
         {"scope": s, "deadline_key": k, "deadline_at": at, "first_seen_at": now}
@@ -32,14 +38,16 @@ async def remember_deadlines(
         if (s, k, at) not in seen
     ]
     if new:
-        # One statement, many parameter sets: the driver's executemany, not a huge VALUES list.
-        conn = await session.connection()
-        module = postgresql if conn.dialect.name == "postgresql" else sqlite
-        insert = module.insert(table_of(KnownDeadline)).on_conflict_do_nothing(
-            index_elements=["scope", "deadline_key", "deadline_at"]
-        )
-        for start in range(0, len(new), 20_000):
-            await conn.execute(insert, new[start : start + 20_000])
+        async with sessions() as session:
+            # One statement, many parameter sets: the driver's executemany, not a huge VALUES.
+            conn = await session.connection()
+            module = postgresql if conn.dialect.name == "postgresql" else sqlite
+            insert = module.insert(table_of(KnownDeadline)).on_conflict_do_nothing(
+                index_elements=["scope", "deadline_key", "deadline_at"]
+            )
+            for start in range(0, len(new), 20_000):
+                await conn.execute(insert, new[start : start + 20_000])
+            await session.commit()
     return {d: seen.get(d, now) for d in wanted}
 
 
