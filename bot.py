@@ -124,8 +124,14 @@ async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:
 
     point_at(settings.discord_api_base, settings.discord_gateway_url)
     engine = create_engine(settings.database_url)
+    # Redirects are followed by the feed fetcher itself, hop by hop, through the SSRF guard;
+    # no proxy from the environment may carry requests past that guard.
     async with httpx.AsyncClient(
-        timeout=httpx.Timeout(15.0), follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        timeout=httpx.Timeout(15.0),
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": USER_AGENT},
+        limits=httpx.Limits(max_connections=32),
     ) as http:
         services = Services(
             settings=settings,

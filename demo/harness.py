@@ -26,6 +26,7 @@ async def running_bot(
     tracker: TrackerConfig,
     clock: Callable[[], datetime] = system_clock,
     dev_guild_id: int | None = None,
+    allow_private_sources: bool = False,
     ready_timeout: float = 15.0,
 ) -> AsyncIterator[MotionwatchBot]:
     """The real MotionwatchBot, logged in to ``standin`` and connected, until the block ends."""
@@ -37,17 +38,22 @@ async def running_bot(
         discord_gateway_url=standin.gateway_url,
         tracker_config=tracker.path,
         dev_guild_id=dev_guild_id,
+        allow_private_sources=allow_private_sources,
     )
     point_at(settings.discord_api_base, settings.discord_gateway_url)
     engine = create_engine(settings.database_url)
-    async with httpx.AsyncClient(timeout=10) as http:
+    # Jobs are added but never run on their own: the caller drives sweeps and polls,
+    # with its own clock, so that nothing happens behind a test's back.
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.start(paused=True)
+    async with httpx.AsyncClient(timeout=10, follow_redirects=False, trust_env=False) as http:
         services = Services(
             settings=settings,
             tracker=tracker,
             engine=engine,
             sessions=session_factory(engine),
             http=http,
-            scheduler=AsyncIOScheduler(timezone=UTC),
+            scheduler=scheduler,
             clock=clock,
         )
         # discord.py waits this long after the last GUILD_CREATE before READY; the stand-in

@@ -20,8 +20,12 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # Foreign keys are off by default in SQLite; WAL lets readers run beside the one writer.
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # WAL is a property of the file, set once. Setting it again on every new connection
+    # needs a lock, and so waits behind any open write transaction.
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
@@ -54,3 +58,13 @@ def backend_label(engine: AsyncEngine) -> str:
     return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(
         engine.dialect.name, engine.dialect.name
     )
+
+
+async def begin_writing(session: AsyncSession) -> None:
+    """Start the session's transaction as a writer.
+
+    On SQLite this is BEGIN IMMEDIATE: a transaction that reads before it writes
+    would otherwise deadlock with another writer (two polls at once) instead of
+    waiting for it. Other back ends ignore the option.
+    """
+    await session.connection(execution_options={"sqlite_immediate": True})

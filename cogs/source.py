@@ -1,0 +1,142 @@
+"""/source add|remove|list: the feeds a guild follows, beside the configured ones."""
+
+from __future__ import annotations
+
+import discord
+from discord import Interaction, app_commands
+from discord.ext import commands
+
+from cogs.common import bot_of
+from discordbot.bot import MotionwatchBot
+from discordbot.language import language_of
+from discordbot.permissions import require
+from discordbot.replies import NO_MENTIONS, respond
+from discordbot.translator import L
+from i18n import t
+from render.common import COLOURS, Reply, clip, stamp
+from services.errors import UserError
+from services.news import add_source
+from services.permissions import Level
+from storage.models import GuildSource, NewsSource
+from storage.queries.audit import record_audit
+from storage.queries.news import sources_for
+
+
+class SourceCog(commands.Cog):
+    source = app_commands.Group(
+        name=L("cmd.source.name"),
+        description=L("cmd.source.description"),
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_messages=True),
+    )
+
+    def __init__(self, bot: MotionwatchBot) -> None:
+        self.bot = bot
+
+    @source.command(name=L("cmd.source_add.name"), description=L("cmd.source_add.description"))
+    @app_commands.rename(url=L("opt.url.name"), name=L("opt.source_label.name"))
+    @app_commands.describe(url=L("opt.url.description"), name=L("opt.source_label.description"))
+    @require(Level.MODERATOR)
+    async def add(self, interaction: Interaction, url: str, name: str | None = None) -> None:
+        bot = bot_of(interaction)
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        added = await add_source(
+            bot.news,
+            guild_id=interaction.guild_id,
+            actor_id=interaction.user.id,
+            url=url,
+            name=name,
+        )
+        language = await language_of(interaction)
+        await interaction.followup.send(
+            t(
+                language,
+                "news.source_added",
+                id=added.source.id,
+                name=added.source.name,
+                entries=added.entries,
+                matching=added.matching,
+            ),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @source.command(
+        name=L("cmd.source_remove.name"), description=L("cmd.source_remove.description")
+    )
+    @app_commands.rename(source_id=L("opt.source_id.name"))
+    @app_commands.describe(source_id=L("opt.source_id.description"))
+    @require(Level.MODERATOR)
+    async def remove(self, interaction: Interaction, source_id: app_commands.Range[int, 1]) -> None:
+        bot = bot_of(interaction)
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        async with bot.services.sessions() as session:
+            source = await session.get(NewsSource, source_id)
+            link = await session.get(GuildSource, (guild_id, source_id))
+            if source is not None and source.from_config:
+                raise UserError("invalid.source_configured", id=source_id)
+            if source is None or link is None:
+                raise UserError("invalid.source_unknown", id=source_id)
+            await session.delete(link)
+            await record_audit(
+                session,
+                guild_id=guild_id,
+                actor_id=interaction.user.id,
+                action="source.remove",
+                target_type="source",
+                target_id=str(source_id),
+                before={"url": source.url, "name": source.name},
+                after=None,
+            )
+            await session.commit()
+        language = await language_of(interaction)
+        await interaction.response.send_message(
+            t(language, "news.source_removed", id=source_id, name=source.name),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @source.command(name=L("cmd.source_list.name"), description=L("cmd.source_list.description"))
+    @require(Level.MODERATOR)
+    async def list_(self, interaction: Interaction) -> None:
+        bot = bot_of(interaction)
+        assert interaction.guild_id is not None
+        language = await language_of(interaction)
+        async with bot.services.sessions() as session:
+            sources = await sources_for(session, guild_id=interaction.guild_id)
+        lines = [self._line(language, s) for s in sources[:40]]
+        embed = {
+            "title": t(language, "news.source_list_title"),
+            "description": clip("\n".join(lines) or t(language, "news.source_none"), 4096),
+            "color": COLOURS["info"],
+        }
+        await respond(interaction, Reply(embeds=[embed]), ephemeral=True)
+
+    @staticmethod
+    def _line(language: str, s: NewsSource) -> str:
+        if not s.enabled:
+            health = t(language, "news.health_disabled")
+        elif s.consecutive_failures:
+            health = t(
+                language,
+                "news.health_failing",
+                failures=s.consecutive_failures,
+                error=clip(s.last_error or "-", 120),
+            )
+        elif s.last_success_at is None:
+            health = t(language, "news.health_never")
+        else:
+            health = t(
+                language,
+                "news.health_ok",
+                when=stamp(s.last_success_at, "R"),
+                next=stamp(s.next_poll_at, "R") if s.next_poll_at else "-",
+            )
+        scope = t(language, "news.scope_all" if s.from_config else "news.scope_here")
+        return t(language, "news.source_line", id=s.id, name=s.name, scope=scope, health=health)
+
+
+async def setup(bot: MotionwatchBot) -> None:
+    await bot.add_cog(SourceCog(bot))

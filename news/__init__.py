@@ -1,0 +1,1 @@
+"""News: fetching feeds, reading them, matching and de-duplicating stories."""

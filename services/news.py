@@ -1,0 +1,319 @@
+"""News (SPEC §4): poll the feeds, store what is new, post what matters once, per guild.
+
+Per poll, a source's new entries and the posts they call for are stored in one
+transaction; posting happens afterwards, from the stored posts, each claimed
+(pending -> sending) before it is sent with a nonce and recorded after Discord
+accepted it. A crash therefore never loses a story (it stays pending, or is
+resent with the same nonce from "sending") and never posts one twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from news.dedup import canonical_url, find_duplicate, title_key
+from news.fetch import fetch_feed
+from news.match import Matcher
+from news.parse import Entry, parse_feed
+from services import validation as check
+from services.context import Services
+from services.errors import UserError
+from storage.engine import begin_writing
+from storage.models import GuildSource, NewsEntry, NewsPost, NewsSource
+from storage.queries import news as store
+from storage.queries.audit import record_audit
+
+log = logging.getLogger(__name__)
+
+FAILURES_TO_DISABLE = 5
+MAX_BACKOFF = timedelta(hours=6)
+CONCURRENCY = 16
+FETCH_TIMEOUT = 15.0
+MAX_BODY = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    post: NewsPost
+    entry: NewsEntry
+    source: NewsSource
+    items: list[str]
+
+
+# Posts a story, returning its message id (None: cannot post, e.g. the channel is gone).
+Poster = Callable[[Outgoing], Awaitable[int | None]]
+# Edits a posted story to list the outlets that carried it too.
+Editor = Callable[[Outgoing], Awaitable[None]]
+# Warns a guild's news channel that a source was disabled.
+Warner = Callable[[int, int, NewsSource], Awaitable[None]]
+
+
+def backoff(interval: float, failures: int) -> timedelta:
+    """Exponential: the interval doubled per consecutive failure, capped."""
+    return min(
+        timedelta(seconds=interval * 2**failures), max(MAX_BACKOFF, timedelta(seconds=interval))
+    )
+
+
+class NewsPoller:
+    def __init__(self, services: Services, *, post: Poster, edit: Editor, warn: Warner) -> None:
+        self.services = services
+        self.post, self.edit, self.warn = post, edit, warn
+        self.matcher = Matcher(services.tracker.items)
+        self._semaphore = asyncio.Semaphore(CONCURRENCY)
+        self.last_poll: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    async def sync_config_sources(self) -> None:
+        sources = [(s.url, s.name) for item in self.services.tracker.items for s in item.sources]
+        async with self.services.sessions() as session:
+            await store.ensure_sources(session, sources=sources)
+            await session.commit()
+
+    async def poll_due(self) -> int:
+        """Poll every source that is due, a bounded number at a time; return how many."""
+        async with self.services.sessions() as session:
+            due = await store.due_sources(session, now=self.now())
+        await asyncio.gather(*(self._poll_guarded(source) for source in due))
+        self.last_poll = self.now()
+        await self.deliver()
+        return len(due)
+
+    async def _poll_guarded(self, source: NewsSource) -> None:
+        async with self._semaphore:
+            try:
+                await self.poll(source)
+            except Exception:  # one bad source must never stop the poller
+                log.exception("polling %s failed", source.url)
+                await self._failed(source, "internal error while polling")
+
+    async def poll(self, source: NewsSource) -> None:
+        settings = self.services.settings
+        result = await fetch_feed(
+            self.services.http,
+            source.url,
+            etag=source.etag,
+            last_modified=source.last_modified,
+            allow_private=settings.allow_private_sources,
+            timeout=FETCH_TIMEOUT,
+            max_bytes=MAX_BODY,
+        )
+        if result.status == "error":
+            await self._failed(source, result.error or "error")
+            return
+        if result.status == "not_modified" or result.body is None:
+            await self._succeeded(source, result.etag, result.last_modified, [])
+            return
+        parsed = parse_feed(result.body, source_url=result.final_url)
+        if parsed.problem:
+            await self._failed(source, parsed.problem)
+            return
+        await self._succeeded(source, result.etag, result.last_modified, list(parsed.entries))
+
+    async def _failed(self, source: NewsSource, reason: str) -> None:
+        now = self.now()
+        failures = source.consecutive_failures + 1
+        disable = failures >= FAILURES_TO_DISABLE
+        async with self.services.sessions() as session:
+            await begin_writing(session)
+            row = await session.get(NewsSource, source.id)
+            assert row is not None
+            row.consecutive_failures, row.last_error = failures, reason[:500]
+            row.last_polled_at = now
+            row.next_poll_at = now + backoff(self.services.settings.news_poll_seconds, failures)
+            if disable:
+                row.enabled, row.disabled_at = False, now
+            session.add(row)
+            guilds = await store.followers(session, source=row) if disable else []
+            await session.commit()
+        log.warning("source %s failed (%d in a row): %s", source.url, failures, reason)
+        for guild_id, channel_id in guilds:
+            await self.warn(guild_id, channel_id, row)
+
+    async def _succeeded(
+        self, source: NewsSource, etag: str | None, modified: str | None, entries: list[Entry]
+    ) -> None:
+        now = self.now()
+        assert source.id is not None
+        async with self.services.sessions() as session:
+            await begin_writing(session)
+            row = await session.get(NewsSource, source.id)
+            assert row is not None
+            known = await store.known_entry_keys(
+                session, source_id=source.id, keys=[e.entry_key for e in entries]
+            )
+            fresh = [e for e in entries if e.entry_key not in known and e.url]
+            stored: list[NewsEntry] = []
+            for entry in fresh:
+                record = NewsEntry(
+                    source_id=source.id,
+                    entry_key=entry.entry_key,
+                    url=entry.url,
+                    canonical_url=canonical_url(entry.url),
+                    title=entry.title or entry.url,
+                    title_key=title_key(entry.title)[:500],
+                    summary=entry.summary or None,
+                    published_at=entry.published,
+                    first_seen_at=now,
+                )
+                session.add(record)
+                stored.append(record)
+            await session.flush()
+            edits: list[Outgoing] = []
+            # The first poll of a source records what is there and posts nothing.
+            if row.initialized_at is not None:
+                edits = await self._plan_posts(session, row, stored, now)
+            else:
+                row.initialized_at = now
+            row.etag, row.last_modified = etag or row.etag, modified or row.last_modified
+            row.consecutive_failures, row.last_error = 0, None
+            row.last_polled_at = row.last_success_at = now
+            row.next_poll_at = now + timedelta(seconds=self.services.settings.news_poll_seconds)
+            session.add(row)
+            await session.commit()
+        for outgoing in edits:
+            await self.edit(outgoing)
+
+    async def _plan_posts(
+        self, session: AsyncSession, source: NewsSource, stored: list[NewsEntry], now: datetime
+    ) -> list[Outgoing]:
+        edits: list[Outgoing] = []
+        guilds = await store.followers(session, source=source)
+        for entry in stored:
+            items = self.matcher.matches(entry.title, entry.summary or "")
+            if not items:
+                continue
+            for guild_id, channel_id in guilds:
+                recent = await store.recent_posts(
+                    session,
+                    guild_id=guild_id,
+                    canonical=entry.canonical_url,
+                    since=now - store.WINDOW,
+                )
+                by_id = {post.id: (post, other) for post, other in recent}
+                duplicate = find_duplicate(
+                    (entry.canonical_url, entry.title, entry.published_at or now),
+                    (
+                        (p.id, e.canonical_url, e.title, e.published_at or e.first_seen_at)
+                        for p, e in recent
+                    ),
+                )
+                if duplicate is not None:
+                    post, first = by_id[duplicate]
+                    if source.name not in post.outlets:
+                        post.outlets = [*post.outlets, source.name]
+                        session.add(post)
+                        if post.message_id is not None:
+                            edits.append(Outgoing(post, first, source, items))
+                    continue
+                session.add(
+                    NewsPost(
+                        guild_id=guild_id,
+                        entry_id=entry.id or 0,
+                        channel_id=channel_id,
+                        state="pending",
+                        outlets=[source.name],
+                    )
+                )
+        return edits
+
+    async def deliver(self, *, after_crash: bool = False) -> int:
+        """Post the stored posts not yet posted; at start also those a crash left sending."""
+        async with self.services.sessions() as session:
+            posts = await store.unsent_posts(session, include_sending=after_crash)
+        posted = 0
+        for post in posts:
+            assert post.id is not None
+            if post.state == "pending":
+                async with self.services.sessions() as session:
+                    claimed = await store.claim_post(session, post_id=post.id)
+                    await session.commit()
+                if not claimed:
+                    continue
+            async with self.services.sessions() as session:
+                entry = await session.get(NewsEntry, post.entry_id)
+                source = await session.get(NewsSource, entry.source_id) if entry else None
+            if entry is None or source is None:
+                continue
+            items = self.matcher.matches(entry.title, entry.summary or "")
+            message_id = await self.post(Outgoing(post, entry, source, items))
+            async with self.services.sessions() as session:
+                row = await session.get(NewsPost, post.id)
+                assert row is not None
+                if message_id is None:
+                    row.state = "failed"
+                else:
+                    row.state, row.message_id, row.posted_at = "posted", message_id, self.now()
+                    posted += 1
+                session.add(row)
+                await session.commit()
+        return posted
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    source: NewsSource
+    entries: int
+    matching: int
+
+
+async def add_source(
+    poller: NewsPoller, *, guild_id: int, actor_id: int, url: str, name: str | None
+) -> Added:
+    """/source add: fetch once, count what is there, then follow it.
+
+    The fetch is the source's first poll: what is there is recorded, and nothing posted.
+    """
+    services = poller.services
+    url = check.url("url", url) or ""
+    label = check.optional_text("name", name, check.SOURCE_NAME_LIMIT)
+    result = await fetch_feed(
+        services.http,
+        url,
+        etag=None,
+        last_modified=None,
+        allow_private=services.settings.allow_private_sources,
+        timeout=FETCH_TIMEOUT,
+        max_bytes=MAX_BODY,
+    )
+    if result.status != "ok" or result.body is None:
+        raise UserError("invalid.source_fetch", url=url[:200], reason=result.error or result.status)
+    parsed = parse_feed(result.body, source_url=result.final_url)
+    if parsed.problem:
+        raise UserError("invalid.source_fetch", url=url[:200], reason=parsed.problem)
+    matching = sum(1 for e in parsed.entries if poller.matcher.matches(e.title, e.summary))
+    async with services.sessions() as session:
+        await store.ensure_guild_source(session, url=url, name=label or _host(url))
+        source = await store.source_by_url(session, url=url)
+        assert source is not None and source.id is not None
+        followed = await session.get(GuildSource, (guild_id, source.id))
+        if source.from_config or followed is not None:
+            raise UserError("invalid.source_twice", url=url[:200])
+        session.add(GuildSource(guild_id=guild_id, source_id=source.id, added_by=actor_id))
+        await record_audit(
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="source.add",
+            target_type="source",
+            target_id=str(source.id),
+            before=None,
+            after={"url": url, "name": source.name},
+        )
+        await session.commit()
+    if source.initialized_at is None:
+        await poller._succeeded(source, result.etag, result.last_modified, list(parsed.entries))
+    return Added(source, len(parsed.entries), matching)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url

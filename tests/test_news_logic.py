@@ -1,0 +1,384 @@
+"""News logic without I/O: reading feeds, matching keywords, spotting repeated stories."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from config.tracker import load_tracker
+from news.dedup import canonical_url, find_duplicate, near_duplicate, title_key
+from news.match import Matcher, matches
+from news.parse import SUMMARY_MAX, TITLE_MAX, parse_feed
+from tracker.items import ItemSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = "https://news.example.com/rss/feed.xml"
+
+RSS_091 = b"""<?xml version="1.0" encoding="ISO-8859-1"?>
+<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"
+  "http://my.netscape.com/publish/formats/rss-0.91.dtd">
+<rss version="0.91"><channel>
+<title>Old Wire</title><link>http://old.example.com/</link><description>d</description>
+<language>en</language>
+<item><title>Seoul  weighs
+ GSOMIA</title><link>/stories/1</link>
+<description>Officials &lt;b&gt;met&lt;/b&gt; on Monday.</description></item>
+</channel></rss>"""
+
+RSS_10 = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+ xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://rdf.example.com/"><title>RDF</title>
+<link>https://rdf.example.com/</link><description>d</description>
+<items><rdf:Seq><rdf:li resource="https://rdf.example.com/a"/></rdf:Seq></items></channel>
+<item rdf:about="https://rdf.example.com/a"><title>Assembly gets dismissal motion</title>
+<link>https://rdf.example.com/a</link><description>Text</description>
+<dc:date>2016-09-21T10:00:00+09:00</dc:date></item>
+</rdf:RDF>"""
+
+RSS_20 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Yonhap</title><link>https://en.yna.co.kr/</link>
+<description>d</description>
+<item><title>S. Korea decides to terminate GSOMIA with Japan</title>
+<link>https://en.yna.co.kr/view/AEN20190822?utm_source=rss</link>
+<guid isPermaLink="false">AEN20190822009700315</guid>
+<description><![CDATA[<p>SEOUL, Aug. 22 (Yonhap) --</p><p>South Korea said</p>
+<script>alert(1)</script>]]></description>
+<pubDate>Thu, 22 Aug 2019 18:20:00 +0900</pubDate></item>
+<item><title>No link, no guid</title><pubDate>not a date at all</pubDate></item>
+</channel></rss>"""
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Herald</title>
+<link href="https://www.koreaherald.com/"/><id>urn:herald</id>
+<updated>2019-11-22T09:00:00Z</updated>
+<entry><title type="html">Seoul &lt;em&gt;suspends&lt;/em&gt; GSOMIA expiry</title>
+<link rel="alternate" href="https://www.koreaherald.com/view.php?ud=1"/>
+<id>tag:koreaherald.com,2019:1</id><updated>2019-11-22T18:00:00+09:00</updated>
+<content type="html">&lt;div&gt;Hours&lt;/div&gt;&lt;div&gt;before&lt;/div&gt;</content></entry>
+</feed>"""
+
+
+# -- parse ------------------------------------------------------------------
+
+
+def test_rss_091_relative_link_and_whitespace() -> None:
+    feed = parse_feed(RSS_091, source_url=SOURCE)
+    assert feed.problem is None
+    (entry,) = feed.entries
+    assert entry.title == "Seoul weighs GSOMIA"
+    assert entry.url == "https://news.example.com/stories/1"
+    assert entry.entry_key == entry.url  # no guid: the link is the key
+    assert entry.summary == "Officials met on Monday."
+    assert entry.published is None
+
+
+def test_rss_10_rdf() -> None:
+    feed = parse_feed(RSS_10, source_url=SOURCE)
+    assert feed.problem is None
+    (entry,) = feed.entries
+    assert entry.title == "Assembly gets dismissal motion"
+    assert entry.url == "https://rdf.example.com/a"
+    assert entry.published == datetime(2016, 9, 21, 1, 0, tzinfo=UTC)
+
+
+def test_rss_20_guid_html_summary_and_bad_date() -> None:
+    feed = parse_feed(RSS_20, source_url=SOURCE)
+    assert feed.problem is None
+    first, second = feed.entries
+    assert first.entry_key == "AEN20190822009700315"
+    assert first.published == datetime(2019, 8, 22, 9, 20, tzinfo=UTC)
+    assert first.published.tzinfo is UTC
+    assert first.summary == "SEOUL, Aug. 22 (Yonhap) -- South Korea said"
+    assert "alert" not in first.summary
+    assert second.published is None
+    assert second.url == ""
+    assert second.entry_key.startswith("sha256:")
+    again = parse_feed(RSS_20, source_url=SOURCE).entries[1]
+    assert again.entry_key == second.entry_key  # stable across polls
+
+
+def test_atom() -> None:
+    feed = parse_feed(ATOM, source_url=SOURCE)
+    assert feed.problem is None
+    (entry,) = feed.entries
+    assert entry.title == "Seoul suspends GSOMIA expiry"
+    assert entry.entry_key == "tag:koreaherald.com,2019:1"
+    assert entry.url == "https://www.koreaherald.com/view.php?ud=1"
+    assert entry.summary == "Hours before"
+    assert entry.published == datetime(2019, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def test_lengths_are_clipped() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><title>'
+        + b"word " * 400
+        + b"</title><description>"
+        + b"x" * 10_000
+        + b"</description><link>https://a.example/1</link></item></channel></rss>"
+    )
+    (entry,) = parse_feed(body, source_url=SOURCE).entries
+    assert len(entry.title) <= TITLE_MAX
+    assert len(entry.summary) <= SUMMARY_MAX
+
+
+def test_javascript_link_is_dropped() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><title>x</title>'
+        b"<link>javascript:alert(1)</link></item></channel></rss>"
+    )
+    (entry,) = parse_feed(body, source_url=SOURCE).entries
+    assert entry.url == ""
+
+
+def test_empty_feed_is_not_a_problem() -> None:
+    body = b'<rss version="2.0"><channel><title>t</title></channel></rss>'
+    assert parse_feed(body, source_url=SOURCE) == parse_feed(body, source_url=SOURCE)
+    assert parse_feed(body, source_url=SOURCE).problem is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"   \n",
+        b"\x00\xff\xfe\x89PNG garbage \x01\x02",
+        b"<!doctype html><html><head><title>Hi</title></head><body><p>Not a feed</p></body></html>",
+        b'{"json": true}',
+        b"<rss><channel><item><title>unclosed",
+    ],
+)
+def test_hostile_bodies_are_problems_not_exceptions(body: bytes) -> None:
+    feed = parse_feed(body, source_url=SOURCE)
+    assert feed.problem
+    assert feed.entries == ()
+
+
+def test_entity_bomb_is_fast_and_small() -> None:
+    lines = [b'<?xml version="1.0"?>', b"<!DOCTYPE rss [", b'<!ENTITY lol0 "lol">']
+    for i in range(1, 10):
+        lines.append(b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10))
+    lines.append(b"]>")
+    lines.append(
+        b'<rss version="2.0"><channel><title>&lol9;</title><item><title>&lol9;</title>'
+        b"<description>&lol9;</description><link>https://a.example/1</link></item>"
+        b"</channel></rss>"
+    )
+    started = time.perf_counter()
+    feed = parse_feed(b"\n".join(lines), source_url=SOURCE)
+    assert time.perf_counter() - started < 1.0
+    assert feed.problem is not None or all(
+        len(e.title) < 100 and len(e.summary) < 100 for e in feed.entries
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes_never_raise(body: bytes) -> None:
+    feed = parse_feed(
+        b'<?xml version="1.0"?><rss version="2.0"><channel>' + body, source_url=SOURCE
+    )
+    assert feed.problem is not None or all(len(e.title) <= TITLE_MAX for e in feed.entries)
+    parse_feed(body, source_url=SOURCE)
+
+
+# -- match ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def items() -> tuple[ItemSpec, ...]:
+    return load_tracker(ROOT / "config" / "tracker.toml").items
+
+
+def _item(base: ItemSpec, en: tuple[str, ...], ko: tuple[str, ...] = ()) -> ItemSpec:
+    return dataclasses.replace(base, key="custom", keywords_en=en, keywords_ko=ko)
+
+
+def test_real_items_english(items: tuple[ItemSpec, ...]) -> None:
+    assert matches(items, "Japan urges Seoul to keep gsomia", "") == ["gsomia"]
+    assert matches(items, "", "What GSOMIA's end means") == ["gsomia"]
+    assert matches(items, "Opposition files DISMISSAL MOTION against Han Min-koo", "") == [
+        "han-minkoo-dismissal"
+    ]
+    assert matches(items, "Han Minkoo faces vote", "") == ["han-minkoo-dismissal"]
+    assert matches(items, "Weather in Hanoi", "Stock markets close higher") == []
+
+
+def test_real_items_korean_spacing_both_ways(items: tuple[ItemSpec, ...]) -> None:
+    # Keyword "해임 건의" (with a space) against text without one.
+    assert matches(items, "야당, 해임건의 추진", "") == ["han-minkoo-dismissal"]
+    # Keyword "해임건의안" (no space) against text with spaces.
+    assert matches(items, "국회 해임 건의 안 표결", "") == ["han-minkoo-dismissal"]
+    # Keyword "군사정보 보호협정" and "지소미아" with a particle attached.
+    assert matches(items, "", "정부, 군사정보보호 협정 종료 결정") == ["gsomia"]
+    assert matches(items, "지소미아를 연장", "") == ["gsomia"]
+
+
+def test_both_items_in_item_order(items: tuple[ItemSpec, ...]) -> None:
+    found = matches(items, "Han Min-koo on GSOMIA", "")
+    assert found == [i.key for i in items if i.key in {"gsomia", "han-minkoo-dismissal"}]
+
+
+def test_word_boundaries(items: tuple[ItemSpec, ...]) -> None:
+    matcher = Matcher([_item(items[0], ("Han", "pact", "dismissal motion"))])
+    assert matcher.matches("Han said", "") == ["custom"]
+    assert matcher.matches("(Han)", "") == ["custom"]
+    assert matcher.matches("HAN는", "") == ["custom"]  # Hangul particle is a boundary
+    assert matcher.matches("Hanoi summit", "") == []
+    assert matcher.matches("Khan said", "") == []
+    assert matcher.matches("The impact of tariffs", "") == []
+    assert matcher.matches("Two pacts signed", "") == ["custom"]
+    assert matcher.matches("dismissal motions pile up", "") == ["custom"]
+    assert matcher.matches("dismissal-motion vote", "") == ["custom"]
+    assert matcher.matches("ＤＩＳＭＩＳＳＡＬ ＭＯＴＩＯＮ", "") == ["custom"]  # full-width
+
+
+def test_keyword_not_formed_across_title_and_summary(items: tuple[ItemSpec, ...]) -> None:
+    matcher = Matcher([_item(items[0], (), ("해임 건의",))])
+    assert matcher.matches("해임", "건의") == []
+    assert matcher.matches("해임", "해 임 건 의") == ["custom"]
+
+
+def test_blank_keywords_match_nothing(items: tuple[ItemSpec, ...]) -> None:
+    matcher = Matcher([_item(items[0], ("", " - "), ("", "  "))])
+    assert matcher.matches("anything at all", "무엇이든") == []
+
+
+# -- dedup ------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200), st.text(max_size=40))
+def test_canonical_url_is_idempotent_and_matcher_total(text: str, keyword: str) -> None:
+    for url in (text, f"https://a.example/{text}", f"https://a.example/p?{text}#{text}"):
+        once = canonical_url(url)
+        assert canonical_url(once) == once
+    # Arbitrary keywords (regex metacharacters included) compile and never raise.
+    base = load_tracker(ROOT / "config" / "tracker.toml").items[0]
+    Matcher([_item(base, (keyword,), (keyword,))]).matches(text, text)
+    near_duplicate(text, keyword)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            "HTTPS://WWW.KoreaHerald.COM/view.php?ud=20191122&utm_source=rss&utm_medium=x",
+            "https://www.koreaherald.com/view.php?ud=20191122",
+        ),
+        ("https://en.yna.co.kr:443/view/AEN1/", "https://en.yna.co.kr/view/AEN1"),
+        ("http://example.com:80", "http://example.com/"),
+        ("http://example.com:8080/a#section-2", "http://example.com:8080/a"),
+        ("https://a.example/?b=2&fbclid=X&a=1&gclid=Y&ref=rss", "https://a.example/?a=1&b=2"),
+        ("https://a.example/p?mc_cid=1&mc_eid=2&cmpid=3&id=9", "https://a.example/p?id=9"),
+        ("https://a.example/Case/Path/", "https://a.example/Case/Path"),
+        ("  https://a.example/  ", "https://a.example/"),
+        ("http://bad:port/x", "http://bad:port/x"),
+    ],
+)
+def test_canonical_url(raw: str, expected: str) -> None:
+    assert canonical_url(raw) == expected
+    assert canonical_url(expected) == expected  # idempotent
+
+
+def test_canonical_url_keeps_www_and_scheme() -> None:
+    assert canonical_url("https://www.a.example/x") != canonical_url("https://a.example/x")
+    assert canonical_url("http://a.example/x") != canonical_url("https://a.example/x")
+
+
+def test_title_key() -> None:
+    assert title_key("S. Korea's  GSOMIA — “decision”!") == "skoreasgsomiadecision"
+    assert title_key("ＧＳＯＭＩＡ 종료") == "gsomia종료"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (
+            "S. Korea decides to terminate GSOMIA with Japan",
+            "S. Korea decides to terminate GSOMIA with Japan - Yonhap",
+        ),
+        (
+            "Seoul suspends GSOMIA expiry, WTO complaint",
+            "Seoul suspends GSOMIA expiry, WTO complaint | The Korea Herald",
+        ),
+        (
+            "(LEAD) S. Korea decides to terminate GSOMIA with Japan",
+            "S. Korea decides to terminate GSOMIA with Japan",
+        ),
+        (
+            "Opposition submits motion to dismiss Defense Minister Han Min-koo",
+            "Opposition submits motion to dismiss Defence Minister Han Min-koo",
+        ),
+        ("Seoul, Tokyo to keep GSOMIA: official", "Seoul Tokyo to keep GSOMIA -- official"),
+        (
+            "야당, 한민구 국방장관 해임건의안 제출",
+            "야당 한민구 국방장관 해임건의안 제출 - 연합뉴스",
+        ),
+    ],
+)
+def test_near_duplicate_positive(a: str, b: str) -> None:
+    assert near_duplicate(a, b)
+    assert near_duplicate(b, a)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Seoul to keep GSOMIA alive conditionally", "Seoul to end GSOMIA"),
+        ("Japan says GSOMIA remains in effect", "Japan says GSOMIA no longer in effect"),
+        (
+            "S. Korea decides to terminate GSOMIA with Japan",
+            "Japan regrets S. Korea's decision on GSOMIA",
+        ),
+        ("Editorial", "Editorial"),  # too short to say anything
+        ("GSOMIA - Yonhap", "GSOMIA - Korea Herald"),
+        ("", ""),
+    ],
+)
+def test_near_duplicate_negative(a: str, b: str) -> None:
+    assert not near_duplicate(a, b)
+
+
+NOW = datetime(2019, 11, 22, 9, 0, tzinfo=UTC)
+TITLE = "Seoul suspends GSOMIA expiry, WTO complaint"
+
+
+def test_find_duplicate_by_url_at_any_time() -> None:
+    recent = [(7, "https://www.koreaherald.com/view.php?ud=1", "Other words", NOW)]
+    candidate = (
+        "https://WWW.koreaherald.com/view.php?ud=1&utm_source=rss",
+        "Different",
+        NOW + timedelta(days=30),
+    )
+    assert find_duplicate(candidate, recent) == 7
+
+
+def test_find_duplicate_by_title_within_window() -> None:
+    recent = [
+        (1, "https://a.example/1", "Unrelated story about tariffs and trade", NOW),
+        (2, "https://a.example/2", TITLE, NOW - timedelta(hours=47)),
+    ]
+    assert find_duplicate(("https://b.example/9", f"{TITLE} - Yonhap", NOW), recent) == 2
+
+
+def test_find_duplicate_by_title_outside_window() -> None:
+    recent = [(2, "https://a.example/2", TITLE, NOW - timedelta(hours=49))]
+    assert find_duplicate(("https://b.example/9", TITLE, NOW), recent) is None
+    assert find_duplicate(("https://b.example/9", TITLE, NOW), recent, timedelta(days=3)) == 2
+
+
+def test_find_duplicate_url_beats_title_and_needs_times() -> None:
+    recent = [
+        ("title", "https://a.example/2", TITLE, NOW),
+        ("url", "https://b.example/9", "Something else entirely", NOW - timedelta(days=9)),
+    ]
+    assert find_duplicate(("https://b.example/9/", TITLE, NOW), recent) == "url"
+    assert find_duplicate(("https://c.example/1", TITLE, None), recent) is None
+    assert find_duplicate(("", "Nothing like it at all, honestly", NOW), recent) is None
