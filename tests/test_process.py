@@ -14,17 +14,48 @@ from tests.conftest import ROOT
 from tests.test_cli import _SETTINGS, run_bot
 
 
-async def _start(env: dict[str, str]) -> asyncio.subprocess.Process:
+class Running:
+    """A bot process whose log is read as it is written.
+
+    A pipe nobody reads fills up (64 KiB), and a process logging at DEBUG then
+    blocks on its next write: the log must be drained while the process runs.
+    """
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._chunks: list[bytes] = []
+        assert process.stderr is not None
+        self._reader = asyncio.create_task(self._drain(process.stderr))
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self._chunks.append(chunk)
+
+    def send_signal(self, sig: int) -> None:
+        self.process.send_signal(sig)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    async def finish(self, timeout: float = 30) -> str:  # noqa: ASYNC109
+        await asyncio.wait_for(self.process.wait(), timeout=timeout)
+        await self._reader
+        return b"".join(self._chunks).decode(errors="replace")
+
+
+async def _start(env: dict[str, str]) -> Running:
     clean = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
     clean.update(env)
-    return await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "bot.py"),
         cwd=ROOT,
         env=clean,
-        stdout=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
+    return Running(process)
 
 
 def _env(standin: DiscordStandIn, database_url: str, token: str | None = None) -> dict[str, str]:
@@ -54,8 +85,7 @@ async def test_the_bot_process_answers_and_stops_cleanly_on_a_signal(
         assert reply.embeds[0]["title"] == "South Korea–Japan GSOMIA"
     finally:
         process.send_signal(stop_with)
-        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    log = stderr.decode()
+        log = await process.finish()
     assert process.returncode == 0, log
     assert "Traceback" not in log
     assert "stopping on signal" in log
@@ -66,10 +96,10 @@ async def test_a_refused_token_exits_2_naming_it(
     standin: DiscordStandIn, database_url: str
 ) -> None:
     process = await _start(_env(standin, database_url, token="not-the-token-at-all"))
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    log = await process.finish()
     assert process.returncode == 2
-    assert "DISCORD_TOKEN: Discord refused the token" in stderr.decode()
-    assert "Traceback" not in stderr.decode()
+    assert "DISCORD_TOKEN: Discord refused the token" in log
+    assert "Traceback" not in log
 
 
 def test_demo_plays_a_session_and_exits_0() -> None:
