@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -253,7 +252,3 @@ def _load_seed(
 
 def _says_likely(summary_en: str, summary_ko: str) -> bool:
     return "likely" in summary_en.lower() and "추정" in summary_ko
-
-
-def item_map(config: TrackerConfig) -> Mapping[str, ItemSpec]:
-    return {item.key: item for item in config.items}

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from news.dedup import canonical_url, find_duplicate, title_key
+from news.dedup import DEFAULT_WINDOW, canonical_url, find_duplicate, title_key
 from news.fetch import fetch_feed
 from news.match import Matcher
 from news.parse import Entry, parse_feed
@@ -197,7 +197,7 @@ class NewsPoller:
                     session,
                     guild_id=guild_id,
                     canonical=entry.canonical_url,
-                    since=now - store.WINDOW,
+                    since=now - DEFAULT_WINDOW,
                 )
                 by_id = {post.id: (post, other) for post, other in recent}
                 duplicate = find_duplicate(

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditLog
@@ -31,18 +29,3 @@ async def record_audit(
     )
     session.add(entry)
     return entry
-
-
-async def audit_trail(
-    session: AsyncSession,
-    *,
-    guild_id: int,
-    target_type: str | None = None,
-    target_id: str | None = None,
-) -> Sequence[AuditLog]:
-    stmt = select(AuditLog).where(col(AuditLog.guild_id) == guild_id)
-    if target_type is not None:
-        stmt = stmt.where(col(AuditLog.target_type) == target_type)
-    if target_id is not None:
-        stmt = stmt.where(col(AuditLog.target_id) == target_id)
-    return (await session.exec(stmt.order_by(col(AuditLog.at), col(AuditLog.id)))).all()

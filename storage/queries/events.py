@@ -166,12 +166,3 @@ async def save_revision(session: AsyncSession, *, event: TimelineEvent, edited_b
             edited_by=edited_by,
         )
     )
-
-
-async def revisions(session: AsyncSession, *, event_id: int) -> Sequence[EventRevision]:
-    stmt = (
-        select(EventRevision)
-        .where(col(EventRevision.event_id) == event_id)
-        .order_by(col(EventRevision.revision))
-    )
-    return (await session.exec(stmt)).all()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import or_
 from sqlmodel import col, select, update
@@ -85,9 +85,6 @@ async def unsent_posts(session: AsyncSession, *, include_sending: bool) -> Seque
     states = ["pending", "sending"] if include_sending else ["pending"]
     stmt = select(NewsPost).where(col(NewsPost.state).in_(states))
     return (await session.exec(stmt.order_by(col(NewsPost.id)))).all()
-
-
-WINDOW = timedelta(hours=48)
 
 
 async def ensure_guild_source(session: AsyncSession, *, url: str, name: str) -> None:

@@ -131,18 +131,6 @@ async def mark(session: AsyncSession, *, delivery_id: int, state: str) -> None:
     )
 
 
-async def delivery(
-    session: AsyncSession, *, guild_id: int, key: str, at: datetime, offset: int
-) -> ReminderDelivery | None:
-    stmt = select(ReminderDelivery).where(
-        col(ReminderDelivery.guild_id) == guild_id,
-        col(ReminderDelivery.deadline_key) == key,
-        col(ReminderDelivery.deadline_at) == at,
-        col(ReminderDelivery.offset_seconds) == offset,
-    )
-    return (await session.exec(stmt)).first()
-
-
 async def unfinished(session: AsyncSession) -> Sequence[ReminderDelivery]:
     """Reminders claimed but not recorded as sent: a process died between the two."""
     stmt = select(ReminderDelivery).where(col(ReminderDelivery.state) == "claimed")
