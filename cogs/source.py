@@ -17,6 +17,7 @@ from render.common import COLOURS, Reply, clip, stamp
 from services.errors import UserError
 from services.news import add_source
 from services.permissions import Level
+from storage.engine import writing
 from storage.models import GuildSource, NewsSource
 from storage.queries.audit import record_audit
 from storage.queries.news import sources_for
@@ -72,7 +73,7 @@ class SourceCog(commands.Cog):
         bot = bot_of(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None
-        async with bot.services.sessions() as session:
+        async with writing(bot.services.sessions) as session:
             source = await session.get(NewsSource, source_id)
             link = await session.get(GuildSource, (guild_id, source_id))
             if source is not None and source.from_config:

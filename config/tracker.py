@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -112,6 +112,10 @@ class TrackerConfig:
 
     def item(self, key: str) -> ItemSpec | None:
         return next((i for i in self.items if i.key == key), None)
+
+    def without_sources(self) -> TrackerConfig:
+        """The same items with no configured feeds (the demo and tests poll their own)."""
+        return replace(self, items=tuple(replace(i, sources=()) for i in self.items))
 
 
 def _read_toml(path: Path, label: str) -> dict[str, Any]:

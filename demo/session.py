@@ -16,14 +16,18 @@ from zoneinfo import ZoneInfo
 
 from config.settings import Settings
 from config.tracker import TrackerConfig
+from demo.feed import DemoFeed, Story, serving
 from demo.harness import running_bot
 from demo.transcript import render_message
-from standin import DiscordStandIn, MessageRecord, Perm
+from discordbot.bot import MotionwatchBot
+from standin import DiscordStandIn, Guild, MessageRecord, Perm
 
 log = logging.getLogger(__name__)
 READER_ZONE = ZoneInfo("Asia/Seoul")
 # The demo's database is thrown away at the end; the update says plainly that it is made up.
 DEMO_SUMMARY = "(Demo, not real) Seoul notifies Tokyo in writing that it will end GSOMIA."
+DEMO_STORY_OLD = "(Demo, not real) First snow of the winter in Seoul"
+DEMO_STORY = "(Demo, not real) Seoul and Tokyo agree to keep GSOMIA for another year"
 
 
 class DemoClock:
@@ -82,8 +86,13 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
             print("motionwatch demo: the real bot and discord.py against the bundled Discord")
             print(f"stand-in at {standin.api_base} (no token, no network), on a fresh database.")
             clock = DemoClock()
+            # The outlets in the configuration are on the internet; the demo's feed is local.
             async with running_bot(
-                standin, database_url=database_url, tracker=tracker, clock=clock
+                standin,
+                database_url=database_url,
+                tracker=tracker.without_sources(),
+                clock=clock,
+                allow_private_sources=True,
             ) as bot:
                 out = Printer(names, bot.now)
                 print(
@@ -194,6 +203,8 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
                 reminder = await standin.wait_for_message(reminders)
                 print("\n── in #reminders")
                 out.show(reminder)
+
+                await _news_scene(standin, bot, clock, out, names, guild, channel, moderator)
             print()
             problems = standin.violations
             print(
@@ -203,6 +214,67 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
             for problem in problems:
                 print(f"  ! {problem}")
             return 0 if not problems else 1
+
+
+async def _news_scene(
+    standin: DiscordStandIn,
+    bot: MotionwatchBot,
+    clock: DemoClock,
+    out: Printer,
+    names: dict[int, str],
+    guild: Guild,
+    channel: int,
+    moderator: int,
+) -> None:
+    """A moderator follows a feed; a story about GSOMIA arrives and is added to the timeline."""
+    news = guild.add_channel("news")
+    names[news] = "news"
+    out.say("Jun", "/setup channel purpose:news channel:#news")
+    done = await (
+        await standin.invoke(
+            guild.id,
+            channel,
+            moderator,
+            "setup",
+            subcommand="channel",
+            options={"purpose": "news", "channel": news},
+        )
+    ).response()
+    out.show(done.message, ephemeral=done.ephemeral)
+    feed = DemoFeed(
+        "Demo Wire",
+        [Story("demo-1", DEMO_STORY_OLD, "https://wire.invalid/snow", clock())],
+    )
+    async with serving(feed):
+        out.say("Jun", f'/source add url:{feed.url} name:"Demo Wire"')
+        interaction = await standin.invoke(
+            guild.id,
+            channel,
+            moderator,
+            "source",
+            subcommand="add",
+            options={"url": feed.url, "name": "Demo Wire"},
+        )
+        await interaction.response()  # a deferral: the feed is fetched first
+        (added,) = await interaction.wait_followups(1)
+        out.show(added, ephemeral=True)
+        clock.jump_to(clock() + timedelta(seconds=bot.services.settings.news_poll_seconds))
+        published = clock() - timedelta(minutes=2)
+        feed.stories.append(Story("demo-2", DEMO_STORY, "https://wire.invalid/gsomia", published))
+        print(
+            "\n(the demo moves its clock on to when the feed is due to be polled again; "
+            "a story about GSOMIA has appeared in it)"
+        )
+        await bot.news.poll_due()
+        story = await standin.wait_for_message(news)
+        print("\n── in #news")
+        out.show(story)
+        out.say("Jun", "clicks [Add to timeline]")
+        clicked = await standin.click(
+            guild.id, news, moderator, story, _button(story, "Add to timeline")
+        )
+        await clicked.response()
+        out.show(standin.message(story.id))
 
 
 def _button(message: MessageRecord | None, label: str) -> str:

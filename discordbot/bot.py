@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 20
 # Deadlines also move with time (a new renewal cycle) and with other processes' writes.
 REPLAN_SECONDS = 300
+# Each source has its own next_poll_at; the tick looks for the due ones at least this often.
+NEWS_TICK_SECONDS = 30
 # How long a stop waits for a running poll or sweep to finish.
 JOB_GRACE_SECONDS = 20
 
@@ -135,10 +137,16 @@ class MotionwatchBot(commands.Bot):
         # Stories stored but not posted before a stop or a crash (resent with their nonce).
         await self.news.deliver(after_crash=True)
         scheduler = services.scheduler
-        # Scheduled news polling is not switched on yet (issue 6 is in progress): in a real
-        # process on SQLite, a start-up poll of the configured (unreachable) feeds was seen
-        # waiting on BEGIN IMMEDIATE behind a write lock held elsewhere; see the closing
-        # note. /source add and the news buttons work; the tests run the polls.
+        scheduler.add_job(
+            self._scheduled(self.news.poll_due),
+            "interval",
+            seconds=min(NEWS_TICK_SECONDS, services.settings.news_poll_seconds),
+            id="news:poll",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
         scheduler.add_job(
             self._scheduled(self.reminders.sweep),
             "interval",
@@ -178,8 +186,10 @@ class MotionwatchBot(commands.Bot):
     async def close(self) -> None:
         scheduler = self.services.scheduler
         if scheduler.running:
+            # No new runs; APScheduler's shutdown would cancel the running ones mid-write,
+            # so a poll or sweep in progress finishes its database work first.
+            scheduler.pause()
+            if self._running:
+                await asyncio.wait(set(self._running), timeout=JOB_GRACE_SECONDS)
             scheduler.shutdown(wait=False)
-        if self._running:
-            # A poll or sweep in progress finishes its database work before we stop.
-            await asyncio.wait(set(self._running), timeout=JOB_GRACE_SECONDS)
         await super().close()

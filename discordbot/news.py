@@ -15,6 +15,7 @@ from render.news import render_news
 from services.moderation import add_update
 from services.news import Outgoing
 from services.permissions import Level
+from storage.engine import writing
 from storage.models import NewsEntry, NewsPost, NewsSource
 from tracker.lookup import resolve_item
 
@@ -158,7 +159,7 @@ class NewsButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON
             note, state = t(language, "news.added", event=change.event.id, user=user), "added"
         else:
             note, state = t(language, "news.dismissed", user=user), "dismissed"
-        async with bot.services.sessions() as session:
+        async with writing(bot.services.sessions) as session:
             row = await session.get(NewsPost, self.post_id)
             assert row is not None
             row.state = state

@@ -14,7 +14,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from storage.engine import SessionFactory
+from storage.engine import SessionFactory, writing
 from storage.queries.state import get_state, set_state
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ async def sync_if_changed(
             log.info("commands unchanged since the last sync (%s); not syncing", label)
             continue
         await tree.sync(guild=target)
-        async with sessions() as session:
+        async with writing(sessions) as session:
             await set_state(session, key=key, value=digest)
             await session.commit()
         log.info("synced commands (%s)", label)

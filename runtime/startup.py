@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.engine import SessionFactory
+from storage.engine import SessionFactory, writing
 from storage.migrate import upgrade
 from storage.queries.events import seed_events
 from storage.queries.items import sync_items
@@ -27,7 +27,7 @@ async def prepare_database(
 ) -> Prepared:
     await upgrade(engine)
     added = 0
-    async with sessions() as session:
+    async with writing(sessions) as session:
         ids = await sync_items(session, specs=items)
         for spec in items:
             added += await seed_events(

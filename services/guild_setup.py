@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from services.context import Services
 from services.errors import UserError
+from storage.engine import writing
 from storage.models import GuildSettings, utcnow
 from storage.queries.audit import record_audit
 from storage.queries.guilds import settings_for_update
@@ -31,7 +32,7 @@ def _public(row: GuildSettings) -> dict[str, object]:
 async def _change(
     services: Services, *, guild_id: int, actor_id: int, action: str, column: str, value: object
 ) -> GuildSettings:
-    async with services.sessions() as session:
+    async with writing(services.sessions) as session:
         row = await settings_for_update(session, guild_id=guild_id)
         before = _public(row)
         setattr(row, column, value)

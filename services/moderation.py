@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services import validation as check
 from services.context import Services
 from services.errors import UserError
+from storage.engine import writing
 from storage.models import CustomDeadline, TimelineEvent, utcnow
 from storage.queries.audit import record_audit
 from storage.queries.events import get_event, list_events, save_revision, snapshot, to_fact
@@ -122,7 +123,7 @@ async def add_update(
     if source_name and not source_url:
         raise UserError("invalid.name_without_url")
     item_id = services.item_ids[item.key]
-    async with services.sessions() as session:
+    async with writing(services.sessions) as session:
         events = await list_events(session, item_id=item_id, guild_id=guild_id)
         facts = [to_fact(e) for e in events]
         new_fact = EventFact(occurred_at, stage, precision, order=2**62)
@@ -190,7 +191,7 @@ async def edit_update(
 ) -> Change:
     if summary is None and stage is None and when is None and source_url is None:
         raise UserError("invalid.nothing_to_edit")
-    async with services.sessions() as session:
+    async with writing(services.sessions) as session:
         event = await _own_event(session, guild_id=guild_id, event_id=event_id)
         spec = _item_by_id(services, event.item_id)
         new_summary = (
@@ -261,7 +262,7 @@ async def remove_update(
     services: Services, *, guild_id: int, actor_id: int, event_id: int, reason: str, now: datetime
 ) -> Change:
     reason = check.text("reason", reason, check.REASON_LIMIT)
-    async with services.sessions() as session:
+    async with writing(services.sessions) as session:
         event = await _own_event(session, guild_id=guild_id, event_id=event_id)
         spec = _item_by_id(services, event.item_id)
         events = await list_events(session, item_id=event.item_id, guild_id=guild_id)
@@ -303,7 +304,7 @@ async def add_deadline(
     due_at, _ = check.when("when", when, item.timezone)
     if due_at <= now:
         raise UserError("invalid.deadline_past", field="when")
-    async with services.sessions() as session:
+    async with writing(services.sessions) as session:
         deadline = CustomDeadline(
             guild_id=guild_id,
             item_id=services.item_ids[item.key],
@@ -330,7 +331,7 @@ async def add_deadline(
 async def remove_deadline(
     services: Services, *, guild_id: int, actor_id: int, deadline_id: int
 ) -> tuple[CustomDeadline, ItemSpec]:
-    async with services.sessions() as session:
+    async with writing(services.sessions) as session:
         deadline = await session.get(CustomDeadline, deadline_id)
         if deadline is None or deadline.guild_id != guild_id or deadline.deleted_at is not None:
             raise UserError("invalid.deadline_unknown", field="deadline_id", id=deadline_id)

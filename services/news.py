@@ -25,7 +25,7 @@ from news.parse import Entry, parse_feed
 from services import validation as check
 from services.context import Services
 from services.errors import UserError
-from storage.engine import begin_writing
+from storage.engine import writing
 from storage.models import GuildSource, NewsEntry, NewsPost, NewsSource
 from storage.queries import news as store
 from storage.queries.audit import record_audit
@@ -69,13 +69,16 @@ class NewsPoller:
         self.matcher = Matcher(services.tracker.items)
         self._semaphore = asyncio.Semaphore(CONCURRENCY)
         self.last_poll: datetime | None = None
+        # Per instance, so a test of a hanging or oversize feed need not wait 15 s or send 2 MB.
+        self.fetch_timeout = FETCH_TIMEOUT
+        self.max_body = MAX_BODY
 
     def now(self) -> datetime:
         return self.services.clock()
 
     async def sync_config_sources(self) -> None:
         sources = [(s.url, s.name) for item in self.services.tracker.items for s in item.sources]
-        async with self.services.sessions() as session:
+        async with writing(self.services.sessions) as session:
             await store.ensure_sources(session, sources=sources)
             await session.commit()
 
@@ -104,8 +107,8 @@ class NewsPoller:
             etag=source.etag,
             last_modified=source.last_modified,
             allow_private=settings.allow_private_sources,
-            timeout=FETCH_TIMEOUT,
-            max_bytes=MAX_BODY,
+            timeout=self.fetch_timeout,
+            max_bytes=self.max_body,
         )
         if result.status == "error":
             await self._failed(source, result.error or "error")
@@ -123,8 +126,7 @@ class NewsPoller:
         now = self.now()
         failures = source.consecutive_failures + 1
         disable = failures >= FAILURES_TO_DISABLE
-        async with self.services.sessions() as session:
-            await begin_writing(session)
+        async with writing(self.services.sessions) as session:
             row = await session.get(NewsSource, source.id)
             assert row is not None
             row.consecutive_failures, row.last_error = failures, reason[:500]
@@ -144,8 +146,7 @@ class NewsPoller:
     ) -> None:
         now = self.now()
         assert source.id is not None
-        async with self.services.sessions() as session:
-            await begin_writing(session)
+        async with writing(self.services.sessions) as session:
             row = await session.get(NewsSource, source.id)
             assert row is not None
             known = await store.known_entry_keys(
@@ -234,7 +235,7 @@ class NewsPoller:
         for post in posts:
             assert post.id is not None
             if post.state == "pending":
-                async with self.services.sessions() as session:
+                async with writing(self.services.sessions) as session:
                     claimed = await store.claim_post(session, post_id=post.id)
                     await session.commit()
                 if not claimed:
@@ -246,7 +247,7 @@ class NewsPoller:
                 continue
             items = self.matcher.matches(entry.title, entry.summary or "")
             message_id = await self.post(Outgoing(post, entry, source, items))
-            async with self.services.sessions() as session:
+            async with writing(self.services.sessions) as session:
                 row = await session.get(NewsPost, post.id)
                 assert row is not None
                 if message_id is None:
@@ -282,8 +283,8 @@ async def add_source(
         etag=None,
         last_modified=None,
         allow_private=services.settings.allow_private_sources,
-        timeout=FETCH_TIMEOUT,
-        max_bytes=MAX_BODY,
+        timeout=poller.fetch_timeout,
+        max_bytes=poller.max_body,
     )
     if result.status != "ok" or result.body is None:
         raise UserError("invalid.source_fetch", url=url[:200], reason=result.error or result.status)
@@ -291,7 +292,7 @@ async def add_source(
     if parsed.problem:
         raise UserError("invalid.source_fetch", url=url[:200], reason=parsed.problem)
     matching = sum(1 for e in parsed.entries if poller.matcher.matches(e.title, e.summary))
-    async with services.sessions() as session:
+    async with writing(services.sessions) as session:
         await store.ensure_guild_source(session, url=url, name=label or _host(url))
         source = await store.source_by_url(session, url=url)
         assert source is not None and source.id is not None

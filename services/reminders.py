@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from services.context import Services
 from services.reading import statuses
+from storage.engine import writing
 from storage.models import CustomDeadline, GuildSettings, TimelineEvent
 from storage.queries import reminders as store
 from storage.queries.state import advance_state, get_state
@@ -172,7 +173,7 @@ class Reminders:
         posted = 0
         for due in self.plan.between(min(after, now), now):
             posted += await self._deliver(due, now)
-        async with self.services.sessions() as session:
+        async with writing(self.services.sessions) as session:
             await advance_state(session, key=LAST_SWEEP, value=_stamp(now))
             await session.commit()
         return posted
@@ -181,7 +182,7 @@ class Reminders:
         target = due.target
         offset = int(due.offset.total_seconds())
         passed = target.deadline.at <= now
-        async with self.services.sessions() as session:
+        async with writing(self.services.sessions) as session:
             claimed = await store.claim(
                 session,
                 guild_id=due.guild_id,
@@ -204,7 +205,7 @@ class Reminders:
     async def _send_and_record(self, due: Due, now: datetime) -> int:
         late = now - due.due_at > GRACE
         message_id = await self.send(due, late)
-        async with self.services.sessions() as session:
+        async with writing(self.services.sessions) as session:
             await store.record_outcome(
                 session,
                 guild_id=due.guild_id,
@@ -231,7 +232,7 @@ class Reminders:
             assert row.id is not None
             target = self.plan.find(row.deadline_key, row.deadline_at)
             if target is None or target.deadline.at <= now:
-                async with self.services.sessions() as session:
+                async with writing(self.services.sessions) as session:
                     await store.mark(session, delivery_id=row.id, state="dropped")
                     await session.commit()
                 continue

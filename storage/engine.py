@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionFactory = async_sessionmaker[AsyncSession]
+log = logging.getLogger(__name__)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -33,7 +37,18 @@ def _sqlite_begin(conn: Connection) -> None:
     # IMMEDIATE takes the write lock up front: two processes migrating at once then
     # queue on busy_timeout instead of both reading and failing to upgrade their locks.
     immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.info["sqlite_immediate"] = immediate
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _sqlite_write_check(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    # A write in a transaction begun as a reader works alone but fails under load
+    # ("database is locked", see writing()); say so where it happens, whoever hits it.
+    if statement.lstrip()[:6].upper() in _WRITES and not conn.info.get("sqlite_immediate"):
+        log.warning("SQLite write outside writing(): %s", statement.split("\n", 1)[0][:80])
+
+
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -45,6 +60,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "before_cursor_execute", _sqlite_write_check)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
@@ -68,3 +84,16 @@ async def begin_writing(session: AsyncSession) -> None:
     waiting for it. Other back ends ignore the option.
     """
     await session.connection(execution_options={"sqlite_immediate": True})
+
+
+@asynccontextmanager
+async def writing(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session for a unit of work that writes: its transaction begins as a writer.
+
+    On SQLite a transaction that begins as a reader and then writes fails at once with
+    "database is locked" when another connection committed meanwhile (it cannot upgrade
+    a stale snapshot), instead of waiting its turn; so every writing unit uses this.
+    """
+    async with sessions() as session:
+        await begin_writing(session)
+        yield session

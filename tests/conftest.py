@@ -6,9 +6,10 @@ Each test gets a database of its own, so tests never see each other's rows.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,28 @@ from storage.migrate import upgrade
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def no_write_outside_writing() -> Iterator[list[str]]:
+    """Every SQLite write, the tests' own included, runs in a transaction begun as a writer."""
+    handler = _Collect()
+    logger = logging.getLogger("storage.engine")
+    logger.addHandler(handler)
+    try:
+        yield handler.seen
+    finally:
+        logger.removeHandler(handler)
+    assert not handler.seen, handler.seen
 
 
 def _pg_admin_dsn() -> str:

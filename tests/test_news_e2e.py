@@ -147,7 +147,7 @@ async def test_a_new_story_is_posted_once_with_buttons(room: Newsroom, feeds: An
     base, served = feeds
     served["wire"] = Feed("Wire", [("w1", "Weather in Seoul", f"{base}/a/1")])
     text = await room.add_source(f"{base}/wire.xml", "Wire")
-    assert "It has 1 entries, 0 of them about tracked items" in text
+    assert "Entries in the feed now: 1, about tracked items: 0." in text
     await room.poll()
     assert room.standin.messages(room.news) == []  # nothing new since the first fetch
     served["wire"].items.append(("w2", "Seoul and Tokyo review GSOMIA", f"{base}/a/2?utm_source=x"))

@@ -116,5 +116,11 @@ def test_demo_plays_a_session_and_exits_0() -> None:
     assert "── in #updates" in out and "Termination now:" in out
     assert "Termination notified since" in out  # the changed /status
     assert "── in #reminders" in out and "Termination in 7d: South Korea–Japan GSOMIA" in out
+    assert "── Jun: /source add url:http://127.0.0.1:" in out
+    assert "Source #1 added: Demo Wire. Entries in the feed now: 1" in out
+    news = out[out.index("── in #news") :]
+    assert "(Demo, not real) Seoul and Tokyo agree to keep GSOMIA for another year" in news
+    assert "[Add to timeline] [Not relevant]" in news
+    assert "Added to the timeline as #26 by @Jun." in news
     assert "0 spec violations" in out
     assert "Traceback" not in result.stderr

@@ -19,7 +19,7 @@ from demo.harness import running_bot
 from discordbot.bot import MotionwatchBot
 from runtime.startup import prepare_database
 from standin import DiscordStandIn, Guild, MessageRecord, Perm
-from storage.engine import create_engine, session_factory
+from storage.engine import create_engine, session_factory, writing
 from storage.models import CustomDeadline, GuildSettings, ReminderDelivery
 from storage.queries.state import set_state
 from tests.conftest import ROOT
@@ -236,7 +236,7 @@ async def test_two_bots_on_one_database_post_each_reminder_once(
     channels = {g.id: g.add_channel("reminders") for g in guilds}
     engine = create_engine(database_url)
     await prepare_database(engine, session_factory(engine), items=tracker.items)
-    async with session_factory(engine)() as session:
+    async with writing(session_factory(engine)) as session:
         for g in guilds:
             session.add(
                 GuildSettings(
@@ -272,7 +272,7 @@ async def test_a_process_killed_between_claim_and_record_posts_once(
     deadline_at = now + timedelta(hours=23, minutes=30)  # its 1d reminder fell due 30 min ago
     engine = create_engine(database_url)
     prepared = await prepare_database(engine, session_factory(engine), items=tracker.items)
-    async with session_factory(engine)() as session:
+    async with writing(session_factory(engine)) as session:
         session.add(
             GuildSettings(guild_id=guild.id, reminders_channel_id=channel, reminder_offsets="1d")
         )
@@ -353,7 +353,7 @@ async def test_two_bot_processes_on_one_database_post_each_reminder_once(
     now = datetime.now(UTC).replace(microsecond=0)
     engine = create_engine(database_url)
     prepared = await prepare_database(engine, session_factory(engine), items=tracker.items)
-    async with session_factory(engine)() as session:
+    async with writing(session_factory(engine)) as session:
         for g in guilds:
             session.add(
                 GuildSettings(

@@ -11,17 +11,20 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.tracker import load_tracker
 from runtime.startup import prepare_database
 from services.tracking import item_status
-from storage.engine import SessionFactory, create_engine, session_factory
+from storage.engine import SessionFactory, create_engine, session_factory, writing
 from storage.migrate import upgrade
 from storage.models import GuildSettings, TimelineEvent, metadata
 from storage.queries.events import count_events, list_events, page_events
 from storage.queries.items import sync_items
+from storage.queries.state import get_state, set_state
 from tests.conftest import ROOT
 
 KST = ZoneInfo("Asia/Seoul")
@@ -116,7 +119,7 @@ async def test_status_from_the_store_matches_the_rules(
 
 
 async def _item_id(sessions: SessionFactory) -> int:
-    async with sessions() as session:
+    async with writing(sessions) as session:
         ids = await sync_items(session, specs=TRACKER.items)
         await session.commit()
     return ids["gsomia"]
@@ -135,7 +138,7 @@ def _event(item_id: int, at: datetime, n: int, guild_id: int | None = None) -> T
 async def test_datetimes_come_back_utc_and_aware(sessions: SessionFactory) -> None:
     item_id = await _item_id(sessions)
     at = datetime(2019, 8, 23, 15, 25, 30, 123456, tzinfo=KST)
-    async with sessions() as session:
+    async with writing(sessions) as session:
         session.add(_event(item_id, at, 1))
         await session.commit()
     async with sessions() as session:
@@ -147,7 +150,7 @@ async def test_datetimes_come_back_utc_and_aware(sessions: SessionFactory) -> No
 
 async def test_naive_datetimes_are_refused(sessions: SessionFactory) -> None:
     item_id = await _item_id(sessions)
-    async with sessions() as session:
+    async with writing(sessions) as session:
         session.add(_event(item_id, datetime(2020, 1, 1), 1))  # noqa: DTZ001
         with pytest.raises(Exception, match="naive datetime"):
             await session.commit()
@@ -155,7 +158,7 @@ async def test_naive_datetimes_are_refused(sessions: SessionFactory) -> None:
 
 async def test_discord_ids_keep_all_64_bits(sessions: SessionFactory) -> None:
     big = 2**63 - 1
-    async with sessions() as session:
+    async with writing(sessions) as session:
         session.add(GuildSettings(guild_id=big, news_channel_id=big - 1, ping_role_id=big - 2))
         await session.commit()
     async with sessions() as session:
@@ -167,7 +170,7 @@ async def test_discord_ids_keep_all_64_bits(sessions: SessionFactory) -> None:
 async def test_timeline_pages_oldest_first(sessions: SessionFactory) -> None:
     item_id = await _item_id(sessions)
     start = datetime(2020, 1, 1, tzinfo=UTC)
-    async with sessions() as session:
+    async with writing(sessions) as session:
         # Inserted newest first, so the order must come from occurred_at, not insertion.
         for n in reversed(range(25)):
             session.add(_event(item_id, start + timedelta(days=n), n))
@@ -184,7 +187,7 @@ async def test_timeline_pages_oldest_first(sessions: SessionFactory) -> None:
 async def test_guild_events_stay_in_their_guild(sessions: SessionFactory) -> None:
     item_id = await _item_id(sessions)
     at = datetime(2020, 1, 1, tzinfo=UTC)
-    async with sessions() as session:
+    async with writing(sessions) as session:
         session.add(_event(item_id, at, 0))
         session.add(_event(item_id, at, 1, guild_id=111))
         session.add(_event(item_id, at, 2, guild_id=222))
@@ -202,7 +205,7 @@ async def test_removed_events_are_hidden_but_kept(
 ) -> None:
     prepared = await prepare_database(migrated, sessions, items=TRACKER.items)
     item_id = prepared.item_ids["gsomia"]
-    async with sessions() as session:
+    async with writing(sessions) as session:
         first = (await list_events(session, item_id=item_id))[0]
         first.deleted_at = datetime.now(UTC)
         first.deleted_by = 42
@@ -250,7 +253,7 @@ async def test_read_cache_serves_until_invalidated_or_expired(
     first = await cache.status_inputs(item_id=item_id, guild_id=None)
     assert first.count == SEED_COUNT["gsomia"]
 
-    async with sessions() as session:
+    async with writing(sessions) as session:
         session.add(_event(item_id, datetime(2026, 1, 1, tzinfo=UTC), 99))
         await session.commit()
     # Another writer's change is not seen until the entry expires...
@@ -258,10 +261,52 @@ async def test_read_cache_serves_until_invalidated_or_expired(
     ticks[0] = 61.0
     assert (await cache.status_inputs(item_id=item_id, guild_id=None)).count == first.count + 1
     # ...while a write through this process invalidates at once.
-    async with sessions() as session:
+    async with writing(sessions) as session:
         session.add(_event(item_id, datetime(2026, 2, 1, tzinfo=UTC), 100))
         await session.commit()
     cache.invalidate(item_id)
     latest = await cache.status_inputs(item_id=item_id, guild_id=None)
     assert latest.count == first.count + 2
     assert latest.latest is not None and latest.latest.summary_en == "event 100"
+
+
+async def test_sqlite_writers_wait_their_turn_instead_of_failing(
+    tmp_path: Path, no_write_outside_writing: list[str]
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    sessions = session_factory(engine)
+    await upgrade(engine)
+    async with writing(sessions) as session:
+        await set_state(session, key="n", value="0")
+        await session.commit()
+
+    async def bump(session: AsyncSession) -> None:
+        value = int(await get_state(session, key="n") or 0)
+        await set_state(session, key="n", value=str(value + 1))
+        await session.commit()
+
+    async def bump_in_turn() -> None:
+        async with writing(sessions) as session:
+            await bump(session)
+
+    # Why writing() exists: a transaction that began as a reader cannot write once
+    # another connection has committed meanwhile, and SQLite fails it at once.
+    async with sessions() as reader:
+        await get_state(reader, key="n")
+        await bump_in_turn()
+        with pytest.raises(OperationalError, match="database is locked"):
+            await bump(reader)
+    # ...and the log names such a write, which the tests' guard turns into a failure.
+    assert no_write_outside_writing == [
+        "SQLite write outside writing(): UPDATE bot_state SET value=?, updated_at=? "
+        'WHERE bot_state."key" = ?'
+    ]
+    no_write_outside_writing.clear()
+    # Begun as writers, the second waits for the first and sees its write: nothing lost.
+    async with writing(sessions) as first:
+        second = asyncio.create_task(bump_in_turn())
+        await bump(first)
+    await second
+    async with sessions() as session:
+        assert await get_state(session, key="n") == "3"
+    await engine.dispose()

@@ -8,7 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.engine import SessionFactory
+from storage.engine import SessionFactory, writing
 from storage.models import KnownDeadline, ReminderDelivery
 from storage.queries._insert import insert_ignoring_conflicts, table_of
 
@@ -38,7 +38,7 @@ async def remember_deadlines(
         if (s, k, at) not in seen
     ]
     if new:
-        async with sessions() as session:
+        async with writing(sessions) as session:
             # One statement, many parameter sets: the driver's executemany, not a huge VALUES.
             conn = await session.connection()
             module = postgresql if conn.dialect.name == "postgresql" else sqlite
