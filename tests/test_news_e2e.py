@@ -223,6 +223,27 @@ async def test_moderators_only_buttons_add_to_the_timeline(room: Newsroom, feeds
     assert stored.state == "added"
 
 
+async def test_a_story_already_added_is_not_posted_again_by_another_outlet(
+    room: Newsroom, feeds: Any
+) -> None:
+    base, served = feeds
+    served["one"], served["two"] = Feed("One"), Feed("Two")
+    for name in ("one", "two"):
+        await room.add_source(f"{base}/{name}.xml", name.title())
+    served["one"].items.append(("1", "GSOMIA kept for another year", "https://one.example/k"))
+    await room.poll()
+    (post,) = room.standin.messages(room.news)
+    add_id = post.components[0]["components"][0]["custom_id"]
+    await (
+        await room.standin.click(room.guild.id, room.news, room.moderator, post, add_id)
+    ).response()
+    served["two"].items.append(("2", "GSOMIA kept for another year", "https://two.example/k"))
+    await room.poll()
+    (post,) = room.standin.messages(room.news)
+    assert post.content.startswith("Added to the timeline as #")  # the note stays
+    assert {f["name"]: f["value"] for f in post.embeds[0]["fields"]}["Outlets"] == "One, Two"
+
+
 async def test_a_failing_source_backs_off_then_is_disabled_with_a_warning(
     room: Newsroom, feeds: Any
 ) -> None:

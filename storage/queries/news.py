@@ -62,7 +62,8 @@ async def recent_posts(
         .join(NewsEntry, col(NewsEntry.id) == col(NewsPost.entry_id))
         .where(
             col(NewsPost.guild_id) == guild_id,
-            col(NewsPost.state).in_(["pending", "sending", "posted"]),
+            # A story a moderator already added or dismissed is still the same story.
+            col(NewsPost.state) != "failed",
             or_(col(NewsEntry.canonical_url) == canonical, col(NewsPost.created_at) >= since),
         )
         .order_by(col(NewsPost.id))
