@@ -37,11 +37,12 @@ class Feed:
     status: int = 200
     hits: int = 0
     conditional_hits: int = 0
+    published: dict[str, datetime] = field(default_factory=dict)  # by guid; START otherwise
 
     def body(self) -> str:
         entries = "".join(
             f"<item><guid>{g}</guid><title>{t}</title><link>{link}</link>"
-            f"<pubDate>{format_datetime(START)}</pubDate></item>"
+            f"<pubDate>{format_datetime(self.published.get(g, START))}</pubDate></item>"
             for g, t, link in self.items
         )
         return (
@@ -242,6 +243,28 @@ async def test_a_story_already_added_is_not_posted_again_by_another_outlet(
     (post,) = room.standin.messages(room.news)
     assert post.content.startswith("Added to the timeline as #")  # the note stays
     assert {f["name"]: f["value"] for f in post.embeds[0]["fields"]}["Outlets"] == "One, Two"
+
+
+async def test_a_story_re_dated_or_re_keyed_by_its_site_is_not_posted_again(
+    room: Newsroom, feeds: Any
+) -> None:
+    base, served = feeds
+    served["wire"] = Feed("Wire")
+    await room.add_source(f"{base}/wire.xml", "Wire")
+    served["wire"].items.append(("w1", "GSOMIA talks resume", "https://wire.example/a/1"))
+    await room.poll()
+    assert len(room.standin.messages(room.news)) == 1
+    # The site moves the story to the top with a new date, then re-issues it under a new
+    # id with a tracking parameter on the same address.
+    served["wire"].published["w1"] = START + timedelta(hours=3)
+    await room.poll()
+    served["wire"].items[0] = (
+        "w1-v2",
+        "GSOMIA talks resume",
+        "https://wire.example/a/1?utm_source=rss",
+    )
+    await room.poll()
+    assert len(room.standin.messages(room.news)) == 1
 
 
 async def test_a_failing_source_backs_off_then_is_disabled_with_a_warning(
