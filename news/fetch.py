@@ -93,6 +93,9 @@ async def fetch_feed(
                         current = str(response.url.join(location))
                         continue
                     if response.status_code == 304:
+                        # Read the (empty) body so the connection goes back to the pool
+                        # instead of being closed: a TLS handshake per source per poll.
+                        await response.aread()
                         return FetchResult(
                             "not_modified",
                             None,

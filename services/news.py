@@ -40,6 +40,15 @@ MAX_BODY = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
+class Unchanged:
+    """A source that answered 304 (or the same body): only its bookkeeping changes."""
+
+    source_id: int
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     post: NewsPost
     entry: NewsEntry
@@ -86,20 +95,41 @@ class NewsPoller:
         """Poll every source that is due, a bounded number at a time; return how many."""
         async with self.services.sessions() as session:
             due = await store.due_sources(session, now=self.now())
-        await asyncio.gather(*(self._poll_guarded(source) for source in due))
+        unchanged: list[Unchanged] = []
+        await asyncio.gather(*(self._poll_guarded(source, unchanged) for source in due))
+        if unchanged:
+            # Most polls find nothing new: one transaction for all of them, not one each.
+            await self._record_unchanged(unchanged)
         self.last_poll = self.now()
         await self.deliver()
         return len(due)
 
-    async def _poll_guarded(self, source: NewsSource) -> None:
+    async def _poll_guarded(self, source: NewsSource, unchanged: list[Unchanged]) -> None:
         async with self._semaphore:
             try:
-                await self.poll(source)
+                await self.poll(source, unchanged)
             except Exception:  # one bad source must never stop the poller
                 log.exception("polling %s failed", source.url)
-                await self._failed(source, "internal error while polling")
+                try:
+                    await self._failed(source, "internal error while polling")
+                except Exception:
+                    # Not even the failure could be stored (the database is down, say);
+                    # the source stays due and is tried again on the next tick.
+                    log.exception("recording the failure of %s failed", source.url)
 
-    async def poll(self, source: NewsSource) -> None:
+    async def _record_unchanged(self, unchanged: list[Unchanged]) -> None:
+        now = self.now()
+        following = now + timedelta(seconds=self.services.settings.news_poll_seconds)
+        async with writing(self.services.sessions) as session:
+            await store.record_unchanged(
+                session,
+                rows=[(u.source_id, u.etag, u.last_modified) for u in unchanged],
+                now=now,
+                next_poll_at=following,
+            )
+            await session.commit()
+
+    async def poll(self, source: NewsSource, unchanged: list[Unchanged] | None = None) -> None:
         settings = self.services.settings
         result = await fetch_feed(
             self.services.http,
@@ -114,7 +144,11 @@ class NewsPoller:
             await self._failed(source, result.error or "error")
             return
         if result.status == "not_modified" or result.body is None:
-            await self._succeeded(source, result.etag, result.last_modified, [])
+            if unchanged is not None and source.initialized_at is not None:
+                assert source.id is not None
+                unchanged.append(Unchanged(source.id, result.etag, result.last_modified))
+            else:
+                await self._succeeded(source, result.etag, result.last_modified, [])
             return
         # A 2 MB feed is a good fraction of a second of feedparser: off the event loop.
         parsed = await asyncio.to_thread(parse_feed, result.body, source_url=result.final_url)
@@ -147,29 +181,25 @@ class NewsPoller:
     ) -> None:
         now = self.now()
         assert source.id is not None
+        # Built before the transaction: other writers wait while it is open.
+        rows = [
+            {
+                "source_id": source.id,
+                "entry_key": entry.entry_key,
+                "url": entry.url,
+                "canonical_url": canonical_url(entry.url),
+                "title": entry.title or entry.url,
+                "title_key": title_key(entry.title)[:500],
+                "summary": entry.summary or None,
+                "published_at": entry.published,
+                "first_seen_at": now,
+            }
+            for entry in {e.entry_key: e for e in entries if e.url}.values()
+        ]
         async with writing(self.services.sessions) as session:
             row = await session.get(NewsSource, source.id)
             assert row is not None
-            known = await store.known_entry_keys(
-                session, source_id=source.id, keys=[e.entry_key for e in entries]
-            )
-            fresh = [e for e in entries if e.entry_key not in known and e.url]
-            stored: list[NewsEntry] = []
-            for entry in fresh:
-                record = NewsEntry(
-                    source_id=source.id,
-                    entry_key=entry.entry_key,
-                    url=entry.url,
-                    canonical_url=canonical_url(entry.url),
-                    title=entry.title or entry.url,
-                    title_key=title_key(entry.title)[:500],
-                    summary=entry.summary or None,
-                    published_at=entry.published,
-                    first_seen_at=now,
-                )
-                session.add(record)
-                stored.append(record)
-            await session.flush()
+            stored = await store.insert_new_entries(session, rows=rows)
             edits: list[Outgoing] = []
             # The first poll of a source records what is there and posts nothing.
             if row.initialized_at is not None:
@@ -189,18 +219,24 @@ class NewsPoller:
         self, session: AsyncSession, source: NewsSource, stored: list[NewsEntry], now: datetime
     ) -> list[Outgoing]:
         edits: list[Outgoing] = []
+        matching = [(e, m) for e in stored if (m := self.matcher.matches(e.title, e.summary or ""))]
+        if not matching:
+            return edits
+        # Two outlets' polls carrying one story must not both miss the other's post.
+        await store.lock_post_planning(session)
         guilds = await store.followers(session, source=source)
-        for entry in stored:
-            items = self.matcher.matches(entry.title, entry.summary or "")
-            if not items:
-                continue
+        for entry, items in matching:
+            # One query per story for all the guilds, not one per guild.
+            by_guild: dict[int, list[tuple[NewsPost, NewsEntry]]] = {}
+            for post, other in await store.recent_posts(
+                session,
+                guild_ids=[g for g, _ in guilds],
+                canonical=entry.canonical_url,
+                since=now - DEFAULT_WINDOW,
+            ):
+                by_guild.setdefault(post.guild_id, []).append((post, other))
             for guild_id, channel_id in guilds:
-                recent = await store.recent_posts(
-                    session,
-                    guild_id=guild_id,
-                    canonical=entry.canonical_url,
-                    since=now - DEFAULT_WINDOW,
-                )
+                recent = by_guild.get(guild_id, [])
                 by_id = {post.id: (post, other) for post, other in recent}
                 duplicate = find_duplicate(
                     (entry.canonical_url, entry.title, entry.published_at or now),
@@ -224,6 +260,8 @@ class NewsPoller:
                         channel_id=channel_id,
                         state="pending",
                         outlets=[source.name],
+                        # The 48 h window is measured on the bot's clock, so this is too.
+                        created_at=now,
                     )
                 )
         return edits

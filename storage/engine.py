@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -94,6 +96,20 @@ async def writing(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     "database is locked" when another connection committed meanwhile (it cannot upgrade
     a stale snapshot), instead of waiting its turn; so every writing unit uses this.
     """
-    async with sessions() as session:
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
+        async with sessions() as session:
+            await begin_writing(session)
+            yield session
+        return
+    # One writer at a time within the process, queued fairly on the event loop; other
+    # processes still queue on busy_timeout. Left to SQLite's busy handler alone, a
+    # writer that has waited long retries seldom and newcomers overtake it, until it
+    # gives up with "database is locked" (seen with 16 polls writing at once).
+    lock = _WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
+    async with lock, sessions() as session:
         await begin_writing(session)
         yield session
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, func, or_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,24 +46,80 @@ async def followers(session: AsyncSession, *, source: NewsSource) -> list[tuple[
     return [(g, c) for g, c in (await session.exec(stmt)).all() if c is not None]
 
 
-async def known_entry_keys(
-    session: AsyncSession, *, source_id: int, keys: Sequence[str]
-) -> set[str]:
-    stmt = select(NewsEntry.entry_key).where(
-        col(NewsEntry.source_id) == source_id, col(NewsEntry.entry_key).in_(list(keys))
+async def insert_new_entries(
+    session: AsyncSession, *, rows: Sequence[dict[str, Any]]
+) -> list[NewsEntry]:
+    """Store the entries not stored before (by source and entry key); return those, with ids.
+
+    One INSERT .. ON CONFLICT DO NOTHING RETURNING: the entries a feed repeats on every
+    poll cost no ORM objects and no separate lookup.
+    """
+    if not rows:
+        return []
+    conn = await session.connection()
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    table = table_of(NewsEntry)
+    stmt = (
+        module.insert(table)
+        .on_conflict_do_nothing(index_elements=["source_id", "entry_key"])
+        .returning(table.c.id, table.c.entry_key)
     )
-    return set((await session.exec(stmt)).all())
+    new = {key: id_ for id_, key in (await conn.execute(stmt, list(rows))).all()}
+    return [NewsEntry(id=new[r["entry_key"]], **r) for r in rows if r["entry_key"] in new]
+
+
+async def record_unchanged(
+    session: AsyncSession,
+    *,
+    rows: Sequence[tuple[int, str | None, str | None]],
+    now: datetime,
+    next_poll_at: datetime,
+) -> None:
+    """Polls that found nothing new: validators, success and the next poll time, in one go."""
+    table = table_of(NewsSource)
+    conn = await session.connection()
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("sid"))
+        .values(
+            etag=func.coalesce(bindparam("new_etag"), table.c.etag),
+            last_modified=func.coalesce(bindparam("new_modified"), table.c.last_modified),
+            consecutive_failures=0,
+            last_error=None,
+            last_polled_at=now,
+            last_success_at=now,
+            next_poll_at=next_poll_at,
+        )
+    )
+    await conn.execute(
+        stmt,
+        [{"sid": sid, "new_etag": etag, "new_modified": modified} for sid, etag, modified in rows],
+    )
+
+
+async def lock_post_planning(session: AsyncSession) -> None:
+    """Until the transaction ends, no other process plans news posts (PostgreSQL).
+
+    SQLite needs nothing: its writers already run one at a time.
+    """
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(PLANNING_LOCK)))
+
+
+# An arbitrary constant naming the lock (pg_advisory_xact_lock takes a bigint).
+PLANNING_LOCK = 0x6D77_6E65_7773  # "mwnews"
 
 
 async def recent_posts(
-    session: AsyncSession, *, guild_id: int, canonical: str, since: datetime
+    session: AsyncSession, *, guild_ids: Sequence[int], canonical: str, since: datetime
 ) -> list[tuple[NewsPost, NewsEntry]]:
-    """A guild's posts that a new story could repeat: same URL ever, or posted since ``since``."""
+    """The guilds' posts a new story could repeat: same URL ever, or posted since ``since``."""
     stmt = (
         select(NewsPost, NewsEntry)
         .join(NewsEntry, col(NewsEntry.id) == col(NewsPost.entry_id))
         .where(
-            col(NewsPost.guild_id) == guild_id,
+            col(NewsPost.guild_id).in_(list(guild_ids)),
             # A story a moderator already added or dismissed is still the same story.
             col(NewsPost.state) != "failed",
             or_(col(NewsEntry.canonical_url) == canonical, col(NewsPost.created_at) >= since),
