@@ -190,6 +190,25 @@ async def test_the_same_story_from_another_outlet_edits_the_first_post(
     assert post.edited
 
 
+async def test_two_outlets_polled_together_make_one_post(room: Newsroom, feeds: Any) -> None:
+    base, served = feeds
+    names = ["one", "two", "three"]
+    for name in names:
+        served[name] = Feed(name.title())
+        await room.add_source(f"{base}/{name}.xml", name.title())
+    # A year on (the window is measured on the bot's clock), the same story in three
+    # feeds at once: their polls run side by side.
+    room.clock.now += timedelta(days=365)
+    for n, name in enumerate(names):
+        served[name].items.append(
+            (f"{name}-1", "Seoul, Tokyo to keep GSOMIA", f"https://{name}.example/{n}")
+        )
+    await room.poll()
+    (post,) = room.standin.messages(room.news)
+    outlets = {f["name"]: f["value"] for f in post.embeds[0]["fields"]}["Outlets"]
+    assert sorted(outlets.split(", ")) == ["One", "Three", "Two"]
+
+
 async def test_moderators_only_buttons_add_to_the_timeline(room: Newsroom, feeds: Any) -> None:
     base, served = feeds
     served["wire"] = Feed("Wire")
