@@ -324,3 +324,42 @@ async def test_a_private_address_is_refused(standin: DiscordStandIn, database_ur
         (reply,) = await interaction.wait_followups(1)
     assert reply.content.startswith("url: http://127.0.0.1:9/feed.xml could not be read as a feed")
     assert "loopback" in reply.content
+
+
+async def test_the_buttons_work_after_a_restart(
+    standin: DiscordStandIn,
+    database_url: str,
+    feeds: Any,
+) -> None:
+    base, served = feeds
+    served["wire"] = Feed("Wire")
+    guild = standin.add_guild("Korea Watchers")
+    news = guild.add_channel("news")
+    mods = guild.add_role("Admins", Perm.MANAGE_GUILD)
+    moderator = guild.add_member("Jun", roles=[mods])
+    general = guild.channel_named("general")
+    clock = Clock()
+    tracker = load_tracker(ROOT / "config" / "tracker.toml").without_sources()
+
+    async def invoke(sub: str, command: str = "setup", **options: str | int) -> Any:
+        return await standin.invoke(
+            guild.id, general, moderator, command, options=options, subcommand=sub
+        )
+
+    async with running_bot(
+        standin, database_url=database_url, tracker=tracker, clock=clock, allow_private_sources=True
+    ) as first:
+        await (await invoke("channel", purpose="news", channel=news)).response()
+        added = await invoke("add", "source", url=f"{base}/wire.xml", name="Wire")
+        await added.wait_followups(1)
+        served["wire"].items.append(("w1", "GSOMIA review begins", "https://wire.example/1"))
+        clock.now += timedelta(minutes=16)
+        await first.news.poll_due()
+    (post,) = standin.messages(news)
+    async with running_bot(
+        standin, database_url=database_url, tracker=tracker, clock=clock, allow_private_sources=True
+    ):
+        drop_id = post.components[0]["components"][1]["custom_id"]
+        done = await (await standin.click(guild.id, news, moderator, post, drop_id)).response()
+    assert done.type == 7  # the post itself was updated
+    assert post.content.startswith("Marked not relevant") and not post.components
