@@ -36,7 +36,7 @@ def big_tracker(items: int) -> TrackerConfig:
     for n in range(items):
         if n % 2 == 0:
             rules = AutoRenewingAgreement(
-                AgreementParams(entry_into_force=date(2000 + n % 20, 1 + n % 12, 1 + n % 28)), SEOUL
+                AgreementParams(entry_into_force=date(2001 + n % 20, 1 + n % 12, 1 + n % 28)), SEOUL
             )
             kind = Kind.AGREEMENT
         else:
@@ -66,12 +66,14 @@ async def fill(
     prepared = await prepare_database(engine, sessions, items=tracker.items)
     start = datetime(2000, 1, 1, tzinfo=UTC)
     now = datetime.now(UTC)
-    async with engine.begin() as conn:
+    # Begun as a writer, as every write on SQLite is (storage.engine.writing).
+    async with engine.execution_options(sqlite_immediate=True).begin() as conn:
         for spec in tracker.items:
             stages = AGREEMENT_STAGES if spec.kind == Kind.AGREEMENT else MOTION_STAGES
             rows = []
             for k in range(events_per_item):
-                # A few stage changes early on, then plain news events.
+                # A few stage changes early on (in 2000, before any entry into force),
+                # then plain news events.
                 stage = stages[k] if k < len(stages) and spec.kind == Kind.MOTION else None
                 if spec.kind == Kind.AGREEMENT and k in (0, 1, 2):
                     stage = AGREEMENT_STAGES[k]

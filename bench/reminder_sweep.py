@@ -52,7 +52,8 @@ async def main(guilds: int, database_url: str | None) -> int:
         prepared = await prepare_database(engine, sessions, items=tracker.items)
         item = prepared.item_ids["gsomia"]
         base = 10**17
-        async with engine.begin() as conn:
+        # Begun as a writer, as every write on SQLite is (storage.engine.writing).
+        async with engine.execution_options(sqlite_immediate=True).begin() as conn:
             await conn.execute(
                 insert(GuildSettings),
                 [
