@@ -118,18 +118,16 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
                 await clicked.response()
                 out.show(reply.message)
 
-                out.say("Jun (Manage Server)", "/setup channel purpose:updates channel:#updates")
-                done = await (
-                    await standin.invoke(
-                        guild.id,
-                        channel,
-                        moderator,
-                        "setup",
-                        subcommand="channel",
-                        options={"purpose": "updates", "channel": updates},
-                    )
-                ).response()
-                out.show(done.message, ephemeral=done.ephemeral)
+                await _set_channel(
+                    standin,
+                    guild,
+                    channel,
+                    moderator,
+                    out,
+                    "Jun (Manage Server)",
+                    "updates",
+                    updates,
+                )
 
                 when = bot.now().astimezone(READER_ZONE).strftime("%Y-%m-%d %H:%M")
                 summary = DEMO_SUMMARY
@@ -216,6 +214,30 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
             return 0 if not problems else 1
 
 
+async def _set_channel(
+    standin: DiscordStandIn,
+    guild: Guild,
+    channel: int,
+    moderator: int,
+    out: Printer,
+    who: str,
+    purpose: str,
+    target: int,
+) -> None:
+    out.say(who, f"/setup channel purpose:{purpose} channel:#{purpose}")
+    done = await (
+        await standin.invoke(
+            guild.id,
+            channel,
+            moderator,
+            "setup",
+            subcommand="channel",
+            options={"purpose": purpose, "channel": target},
+        )
+    ).response()
+    out.show(done.message, ephemeral=done.ephemeral)
+
+
 async def _news_scene(
     standin: DiscordStandIn,
     bot: MotionwatchBot,
@@ -229,18 +251,7 @@ async def _news_scene(
     """A moderator follows a feed; a story about GSOMIA arrives and is added to the timeline."""
     news = guild.add_channel("news")
     names[news] = "news"
-    out.say("Jun", "/setup channel purpose:news channel:#news")
-    done = await (
-        await standin.invoke(
-            guild.id,
-            channel,
-            moderator,
-            "setup",
-            subcommand="channel",
-            options={"purpose": "news", "channel": news},
-        )
-    ).response()
-    out.show(done.message, ephemeral=done.ephemeral)
+    await _set_channel(standin, guild, channel, moderator, out, "Jun", "news", news)
     feed = DemoFeed(
         "Demo Wire",
         [Story("demo-1", DEMO_STORY_OLD, "https://wire.invalid/snow", clock())],
