@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator
@@ -78,16 +79,6 @@ def backend_label(engine: AsyncEngine) -> str:
     )
 
 
-async def begin_writing(session: AsyncSession) -> None:
-    """Start the session's transaction as a writer.
-
-    On SQLite this is BEGIN IMMEDIATE: a transaction that reads before it writes
-    would otherwise deadlock with another writer (two polls at once) instead of
-    waiting for it. Other back ends ignore the option.
-    """
-    await session.connection(execution_options={"sqlite_immediate": True})
-
-
 @asynccontextmanager
 async def writing(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     """A session for a unit of work that writes: its transaction begins as a writer.
@@ -95,21 +86,22 @@ async def writing(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     On SQLite a transaction that begins as a reader and then writes fails at once with
     "database is locked" when another connection committed meanwhile (it cannot upgrade
     a stale snapshot), instead of waiting its turn; so every writing unit uses this.
+    There it is BEGIN IMMEDIATE; other back ends ignore the option.
     """
-    engine = sessions.kw.get("bind")
-    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
-        async with sessions() as session:
-            await begin_writing(session)
-            yield session
-        return
-    # One writer at a time within the process, queued fairly on the event loop; other
-    # processes still queue on busy_timeout. Left to SQLite's busy handler alone, a
+    async with _writer_turn(sessions), sessions() as session:
+        await session.connection(execution_options={"sqlite_immediate": True})
+        yield session
+
+
+def _writer_turn(sessions: SessionFactory) -> contextlib.AbstractAsyncContextManager[object]:
+    # One writer at a time within the process on SQLite, queued fairly on the event loop;
+    # other processes still queue on busy_timeout. Left to SQLite's busy handler alone, a
     # writer that has waited long retries seldom and newcomers overtake it, until it
     # gives up with "database is locked" (seen with 16 polls writing at once).
-    lock = _WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
-    async with lock, sessions() as session:
-        await begin_writing(session)
-        yield session
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    return _WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
 
 
 _WRITERS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()

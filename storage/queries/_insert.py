@@ -19,10 +19,18 @@ async def insert_ignoring_conflicts(
     if not rows:
         return 0
     conn = await session.connection()
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = module.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=conflict)
+    stmt = insert_or_skip(conn.dialect.name, table, conflict).values(list(rows))
     result = await conn.execute(stmt)
     return int(result.rowcount or 0)
+
+
+def insert_or_skip(
+    dialect: str, table: Table, conflict: Sequence[str]
+) -> postgresql.Insert | sqlite.Insert:
+    """INSERT .. ON CONFLICT (``conflict``) DO NOTHING, in the back end's own dialect."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -5,12 +5,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import GuildSettings, GuildSource, NewsEntry, NewsPost, NewsSource
-from storage.queries._insert import insert_ignoring_conflicts, table_of
+from storage.queries._insert import insert_ignoring_conflicts, insert_or_skip, table_of
 
 
 async def ensure_sources(session: AsyncSession, *, sources: Iterable[tuple[str, str]]) -> None:
@@ -57,12 +56,9 @@ async def insert_new_entries(
     if not rows:
         return []
     conn = await session.connection()
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
     table = table_of(NewsEntry)
-    stmt = (
-        module.insert(table)
-        .on_conflict_do_nothing(index_elements=["source_id", "entry_key"])
-        .returning(table.c.id, table.c.entry_key)
+    stmt = insert_or_skip(conn.dialect.name, table, ["source_id", "entry_key"]).returning(
+        table.c.id, table.c.entry_key
     )
     new = {key: id_ for id_, key in (await conn.execute(stmt, list(rows))).all()}
     return [NewsEntry(id=new[r["entry_key"]], **r) for r in rows if r["entry_key"] in new]

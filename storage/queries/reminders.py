@@ -4,13 +4,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import SessionFactory, writing
 from storage.models import KnownDeadline, ReminderDelivery
-from storage.queries._insert import insert_ignoring_conflicts, table_of
+from storage.queries._insert import insert_ignoring_conflicts, insert_or_skip, table_of
 
 DeadlineId = tuple[int, str, datetime]  # (scope, key, at)
 
@@ -41,9 +40,10 @@ async def remember_deadlines(
         async with writing(sessions) as session:
             # One statement, many parameter sets: the driver's executemany, not a huge VALUES.
             conn = await session.connection()
-            module = postgresql if conn.dialect.name == "postgresql" else sqlite
-            insert = module.insert(table_of(KnownDeadline)).on_conflict_do_nothing(
-                index_elements=["scope", "deadline_key", "deadline_at"]
+            insert = insert_or_skip(
+                conn.dialect.name,
+                table_of(KnownDeadline),
+                ["scope", "deadline_key", "deadline_at"],
             )
             for start in range(0, len(new), 20_000):
                 await conn.execute(insert, new[start : start + 20_000])
