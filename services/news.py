@@ -129,7 +129,7 @@ class NewsPoller:
             )
             await session.commit()
 
-    async def poll(self, source: NewsSource, unchanged: list[Unchanged] | None = None) -> None:
+    async def poll(self, source: NewsSource, unchanged: list[Unchanged]) -> None:
         settings = self.services.settings
         result = await fetch_feed(
             self.services.http,
@@ -144,7 +144,8 @@ class NewsPoller:
             await self._failed(source, result.error or "error")
             return
         if result.status == "not_modified" or result.body is None:
-            if unchanged is not None and source.initialized_at is not None:
+            # A first poll sends no validators; a server answering 304 anyway still counts.
+            if source.initialized_at is not None:
                 assert source.id is not None
                 unchanged.append(Unchanged(source.id, result.etag, result.last_modified))
             else:
