@@ -7,35 +7,46 @@ import subprocess
 import sys
 from pathlib import Path
 
+from standin import DiscordStandIn
 from tests.conftest import ROOT
+from tests.test_config import VARIABLES
 
 CHECK_AT = "2026-11-23T09:00+09:00"
 
 
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment with none of the bot's settings in it, then ``settings``."""
+    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
+    env.update(settings)
+    return env
+
+
+def standin_env(standin: DiscordStandIn, database_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a bot process that logs in to ``standin``; ``settings`` win."""
+    return clean_env(
+        **{
+            "DISCORD_TOKEN": standin.bot_token,
+            "DISCORD_API_BASE": standin.api_base,
+            "DISCORD_GATEWAY_URL": standin.gateway_url,
+            "DATABASE_URL": database_url,
+            **settings,
+        }
+    )
+
+
 def run_bot(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
-    clean.update({"DISCORD_TOKEN": ""}, **env)
     return subprocess.run(
         [sys.executable, str(ROOT / "bot.py"), *args],
         cwd=cwd,
-        env=clean,
+        env=clean_env(**{"DISCORD_TOKEN": "", **env}),
         capture_output=True,
         text=True,
         timeout=120,
     )
 
 
-_SETTINGS = {
-    "DISCORD_TOKEN",
-    "DATABASE_URL",
-    "DISCORD_API_BASE",
-    "DISCORD_GATEWAY_URL",
-    "TRACKER_CONFIG",
-    "NEWS_POLL_SECONDS",
-    "ALLOW_PRIVATE_SOURCES",
-    "DEV_GUILD_ID",
-    "LOG_LEVEL",
-}
+# Every setting the bot reads from the environment (SPEC §6).
+_SETTINGS = frozenset(VARIABLES)
 
 
 def test_check_prints_each_items_state(database_url: str) -> None:

@@ -4,7 +4,6 @@ killed with SIGKILL right after Discord took a post, then started again on the s
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
 import signal
@@ -20,7 +19,7 @@ from standin import DiscordStandIn, MessageRecord, Perm
 from storage.engine import create_engine, session_factory
 from storage.models import NewsEntry, NewsPost, NewsSource
 from tests.conftest import ROOT
-from tests.test_cli import _SETTINGS
+from tests.test_cli import standin_env
 from tests.test_news_e2e import Feed, feeds  # noqa: F401  (the loopback feed server fixture)
 
 T = TypeVar("T")
@@ -70,12 +69,9 @@ async def test_a_bot_killed_right_after_a_post_posts_nothing_twice_and_catches_u
     news = guild.add_channel("news")
     admins = guild.add_role("Admins", Perm.MANAGE_GUILD)
     admin = guild.add_member("Jun", roles=[admins])
-    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
-    env.update(
-        DISCORD_TOKEN=standin.bot_token,
-        DISCORD_API_BASE=standin.api_base,
-        DISCORD_GATEWAY_URL=standin.gateway_url,
-        DATABASE_URL=database_url,
+    env = standin_env(
+        standin,
+        database_url,
         TRACKER_CONFIG=str(_tracker_with_feed(tmp_path, f"{base}/wire.xml")),
         NEWS_POLL_SECONDS="1",
         ALLOW_PRIVATE_SOURCES="1",

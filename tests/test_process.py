@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 
@@ -11,7 +10,7 @@ import pytest
 
 from standin import DiscordStandIn
 from tests.conftest import ROOT
-from tests.test_cli import _SETTINGS, run_bot
+from tests.test_cli import run_bot, standin_env
 
 
 class Running:
@@ -45,27 +44,19 @@ class Running:
 
 
 async def _start(env: dict[str, str]) -> Running:
-    clean = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
-    clean.update(env)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "bot.py"),
         cwd=ROOT,
-        env=clean,
+        env=env,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
     return Running(process)
 
 
-def _env(standin: DiscordStandIn, database_url: str, token: str | None = None) -> dict[str, str]:
-    return {
-        "DISCORD_TOKEN": token or standin.bot_token,
-        "DISCORD_API_BASE": standin.api_base,
-        "DISCORD_GATEWAY_URL": standin.gateway_url,
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "DEBUG",
-    }
+def _env(standin: DiscordStandIn, database_url: str, **settings: str) -> dict[str, str]:
+    return standin_env(standin, database_url, LOG_LEVEL="DEBUG", **settings)
 
 
 @pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT])
@@ -95,7 +86,7 @@ async def test_the_bot_process_answers_and_stops_cleanly_on_a_signal(
 async def test_a_refused_token_exits_2_naming_it(
     standin: DiscordStandIn, database_url: str
 ) -> None:
-    process = await _start(_env(standin, database_url, token="not-the-token-at-all"))
+    process = await _start(_env(standin, database_url, DISCORD_TOKEN="not-the-token-at-all"))
     log = await process.finish()
     assert process.returncode == 2
     assert "DISCORD_TOKEN: Discord refused the token" in log

@@ -4,7 +4,6 @@ downtime, across restarts, two bots on one database, and a process killed mid-se
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from storage.engine import create_engine, session_factory, writing
 from storage.models import CustomDeadline, GuildSettings, ReminderDelivery
 from storage.queries.state import set_state
 from tests.conftest import ROOT
-from tests.test_cli import _SETTINGS
+from tests.test_cli import standin_env
 
 KST = ZoneInfo("Asia/Seoul")
 NOTICE = datetime(2027, 8, 25, tzinfo=KST)
@@ -290,13 +289,7 @@ async def test_a_process_killed_between_claim_and_record_posts_once(
         )
         await session.commit()
 
-    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
-    env.update(
-        DISCORD_TOKEN=standin.bot_token,
-        DISCORD_API_BASE=standin.api_base,
-        DISCORD_GATEWAY_URL=standin.gateway_url,
-        DATABASE_URL=database_url,
-    )
+    env = standin_env(standin, database_url)
 
     async def start() -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
@@ -375,13 +368,7 @@ async def test_two_bot_processes_on_one_database_post_each_reminder_once(
             value=(now - timedelta(days=1, hours=1)).isoformat(),
         )
         await session.commit()
-    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
-    env.update(
-        DISCORD_TOKEN=standin.bot_token,
-        DISCORD_API_BASE=standin.api_base,
-        DISCORD_GATEWAY_URL=standin.gateway_url,
-        DATABASE_URL=database_url,
-    )
+    env = standin_env(standin, database_url)
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,
