@@ -48,7 +48,7 @@ from config.settings import Settings
 from config.tracker import load_tracker
 from runtime.startup import prepare_database
 from services.context import Services
-from services.news import CONCURRENCY, NewsPoller, Outgoing
+from services.news import CONCURRENCY, Delivery, NewsPoller, Outgoing, Sent
 from storage.engine import create_engine, session_factory, writing
 from storage.models import GuildSettings, NewsEntry, NewsPost, NewsSource
 from storage.queries import news as store
@@ -354,6 +354,8 @@ async def run_cycle(poller: NewsPoller, http: httpx.AsyncClient, base: str) -> C
     t0 = time.perf_counter()
     try:
         cycle.polled = await poller.poll_due()
+        # Delivery runs beside the polls; a cycle counts until its posts are out.
+        await poller.drain()
     except Exception as exc:  # a cycle that dies is a finding; the figures still print
         cycle.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
     cycle.seconds = time.perf_counter() - t0
@@ -421,9 +423,9 @@ async def main(
 
             sent, edited, warned = [0], [0], [0]
 
-            async def post(_out: Outgoing) -> int:
+            async def post(_out: Outgoing) -> Delivery:
                 sent[0] += 1
-                return sent[0]
+                return Sent(sent[0])
 
             async def edit(_out: Outgoing) -> None:
                 edited[0] += 1

@@ -53,7 +53,7 @@ class SourceCog(commands.Cog):
         await interaction.followup.send(
             t(
                 language,
-                "news.source_added",
+                "news.source_reenabled" if added.reenabled else "news.source_added",
                 id=added.source.id,
                 name=added.source.name,
                 entries=added.entries,
@@ -69,7 +69,9 @@ class SourceCog(commands.Cog):
     @app_commands.rename(source_id=L("opt.source_id.name"))
     @app_commands.describe(source_id=L("opt.source_id.description"))
     @require(Level.MODERATOR)
-    async def remove(self, interaction: Interaction, source_id: app_commands.Range[int, 1]) -> None:
+    async def remove(
+        self, interaction: Interaction, source_id: app_commands.Range[int, 1, 2**31 - 1]
+    ) -> None:
         bot = bot_of(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None
@@ -118,7 +120,13 @@ class SourceCog(commands.Cog):
     @staticmethod
     def _line(language: str, s: NewsSource) -> str:
         if not s.enabled:
-            health = t(language, "news.health_disabled")
+            health = t(
+                language,
+                "news.health_disabled",
+                failures=s.consecutive_failures,
+                error=clip(s.last_error or "-", 120),
+                next=stamp(s.next_poll_at, "R") if s.next_poll_at else "-",
+            )
         elif s.consecutive_failures:
             health = t(
                 language,

@@ -277,6 +277,7 @@ async def _news_scene(
             "a story about GSOMIA has appeared in it)"
         )
         await bot.news.poll_due()
+        await bot.news.drain()
         story = await standin.wait_for_message(news)
         print("\n── in #news")
         out.show(story)

@@ -192,4 +192,9 @@ class MotionwatchBot(commands.Bot):
             if self._running:
                 await asyncio.wait(set(self._running), timeout=JOB_GRACE_SECONDS)
             scheduler.shutdown(wait=False)
+        try:
+            # Stories the last poll stored go out now, or stay pending for the next start.
+            await asyncio.wait_for(self.news.drain(), JOB_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("stopping with news still to post; they are posted at the next start")
         await super().close()

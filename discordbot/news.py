@@ -6,24 +6,27 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, cast
 
+import aiohttp
 import discord
 
+from discordbot.errors import tell
 from discordbot.permissions import NotAllowed, ensure
 from discordbot.replies import NO_MENTIONS, send_kwargs
 from i18n import language_for, t
-from render.news import render_news
-from services.moderation import add_update
-from services.news import Outgoing
+from render.news import render_digest, render_news
+from services.errors import UserError
+from services.news import Delivery, Outgoing, Refused, Retry, Sent
+from services.news_review import review_story
 from services.permissions import Level
-from storage.engine import writing
-from storage.models import NewsEntry, NewsPost, NewsSource
+from storage.models import NewsSource
 from tracker.lookup import resolve_item
 
 if TYPE_CHECKING:
     from discordbot.bot import MotionwatchBot
 
 log = logging.getLogger(__name__)
-BUTTON_PATTERN = r"news:(?P<action>add|drop):(?P<post>\d{1,18})"
+# Ten digits at most: a post id is an INTEGER; review_story refuses what is still beyond it.
+BUTTON_PATTERN = r"news:(?P<action>add|drop):(?P<post>\d{1,10})"
 
 
 async def _language(bot: MotionwatchBot, guild_id: int) -> str:
@@ -45,22 +48,31 @@ def _buttons(language: str, post_id: int) -> discord.ui.View:
     return view
 
 
-async def post_news(bot: MotionwatchBot, out: Outgoing) -> int | None:
+async def post_news(bot: MotionwatchBot, out: Outgoing) -> Delivery:
     language = await _language(bot, out.post.guild_id)
-    reply = render_news(language, out.post, out.entry, _items(bot, out.items))
+    view: discord.ui.View | None = None
+    if out.post.kind == "digest":
+        reply = render_digest(language, out.post, [out.entry, *out.also], out.source.name)
+    else:
+        reply = render_news(language, out.post, out.entry, _items(bot, out.items))
+        view = _buttons(language, out.post.id or 0)
     channel = bot.get_partial_messageable(out.post.channel_id, guild_id=out.post.guild_id)
+    extra: dict[str, Any] = {"view": view} if view is not None else {}
     try:
-        message = await channel.send(
-            **send_kwargs(reply),
-            view=_buttons(language, out.post.id or 0),
-            nonce=f"news{out.post.id}",
-        )
-    except (discord.NotFound, discord.Forbidden):
+        message = await channel.send(**send_kwargs(reply), nonce=f"news{out.post.id}", **extra)
+    except (discord.NotFound, discord.Forbidden) as exc:
         log.warning(
             "guild %s: cannot post in news channel %s", out.post.guild_id, out.post.channel_id
         )
-        return None
-    return message.id
+        return Refused(f"the news channel is gone or closed to the bot ({exc.status})")
+    except discord.HTTPException as exc:
+        if 400 <= exc.status < 500:
+            # Discord refused this post for what it says: sending it again cannot help.
+            return Refused(f"Discord refused the post ({exc.status}: {exc.text[:300]})")
+        return Retry(f"Discord answered {exc.status}")
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return Retry(f"network error ({type(exc).__name__})")
+    return Sent(message.id)
 
 
 async def edit_news(bot: MotionwatchBot, out: Outgoing) -> None:
@@ -119,51 +131,52 @@ class NewsButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON
         bot = cast("MotionwatchBot", interaction.client)
         assert interaction.guild_id is not None
         language = await _language(bot, interaction.guild_id)
+        # Every click gets an answer: Discord shows "This interaction failed" otherwise.
+        try:
+            await self._review(bot, interaction, language)
+        except UserError as exc:
+            await tell(interaction, t(language, exc.key, **exc.values))
+        except Exception:
+            log.exception("news button %s on post %s failed", self.action, self.post_id)
+            await tell(interaction, t(language, "error.generic"))
+
+    async def _review(
+        self, bot: MotionwatchBot, interaction: discord.Interaction, language: str
+    ) -> None:
+        assert interaction.guild_id is not None
         try:
             await ensure(interaction, Level.MODERATOR)
         except NotAllowed:
-            await interaction.response.send_message(
-                t(language, "error.forbidden_moderator"),
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )
+            await tell(interaction, t(language, "error.forbidden_moderator"))
             return
-        async with bot.services.sessions() as session:
-            post = await session.get(NewsPost, self.post_id)
-            entry = await session.get(NewsEntry, post.entry_id) if post else None
-            source = await session.get(NewsSource, entry.source_id) if entry else None
-        if post is None or entry is None or source is None or post.guild_id != interaction.guild_id:
-            await interaction.response.send_message(t(language, "error.expired"), ephemeral=True)
+        review = await review_story(
+            bot.services,
+            bot.news.matcher,
+            post_id=self.post_id,
+            guild_id=interaction.guild_id,
+            actor_id=interaction.user.id,
+            action="add" if self.action == "add" else "drop",
+            now=bot.now(),
+        )
+        if review.outcome == "missing" or review.post is None or review.entry is None:
+            await tell(interaction, t(language, "error.expired"))
             return
-        keys = bot.news.matcher.matches(entry.title, entry.summary or "")
+        post = review.post
+        if review.outcome == "handled":
+            who = f"<@{post.handled_by}>" if post.handled_by else "?"
+            key = {
+                "added": "news.already_added",
+                "adding": "news.being_added",
+                "dismissed": "news.already_dismissed",
+            }[post.state]
+            await tell(interaction, t(language, key, user=who, event=post.event_id or "?"))
+            return
         user = f"<@{interaction.user.id}>"
         if self.action == "add":
-            item = resolve_item(bot.services.tracker.items, keys[0]) if keys else None
-            if item is None:
-                await interaction.response.send_message(
-                    t(language, "error.expired"), ephemeral=True
-                )
-                return
-            change = await add_update(
-                bot.services,
-                guild_id=interaction.guild_id,
-                actor_id=interaction.user.id,
-                item=item,
-                summary=entry.title,
-                stage=None,
-                when=(entry.published_at or entry.first_seen_at).isoformat(),
-                source_url=entry.url,
-                source_name=source.name,
-                now=bot.now(),
-            )
-            note, state = t(language, "news.added", event=change.event.id, user=user), "added"
+            note = t(language, "news.added", event=review.event_id, user=user)
         else:
-            note, state = t(language, "news.dismissed", user=user), "dismissed"
-        async with writing(bot.services.sessions) as session:
-            row = await session.get(NewsPost, self.post_id)
-            assert row is not None
-            row.state = state
-            session.add(row)
-            await session.commit()
-        reply = render_news(language, post, entry, _items(bot, keys), note=note)
+            note = t(language, "news.dismissed", user=user)
+        reply = render_news(
+            language, post, review.entry, _items(bot, list(review.items)), note=note
+        )
         await interaction.response.edit_message(**send_kwargs(reply), view=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from i18n import t
-from render.common import COLOURS, Embed, Reply, clip, moment_text
+from render.common import COLOURS, DESCRIPTION_LIMIT, Embed, Reply, clip, moment_text
 from storage.models import NewsEntry, NewsPost
 from tracker.items import ItemSpec
 
@@ -42,10 +42,48 @@ def render_news(
         )
     embed: Embed = {
         "title": clip(entry.title, 256),
-        "url": entry.url,
         "description": clip(entry.summary or "", 600),
         "color": COLOURS["info"],
         "fields": fields,
         "footer": {"text": t(language, "news.footer", id=post.id)},
     }
+    if embed_url(entry.url):
+        embed["url"] = entry.url
     return Reply(content=note, embeds=[embed])
+
+
+# Discord refuses a whole message over one embed URL it does not like.
+EMBED_URL_LIMIT = 2048
+# Stories a digest lists by name; the rest are counted.
+DIGEST_LISTED = 15
+
+
+def embed_url(url: str | None) -> bool:
+    """Whether Discord takes ``url`` as an embed's link (stories stored before cleaning)."""
+    return bool(
+        url
+        and len(url) <= EMBED_URL_LIMIT
+        and url.startswith(("http://", "https://"))
+        and not any(c.isspace() or ord(c) < 32 for c in url)
+    )
+
+
+def render_digest(
+    language: str, post: NewsPost, entries: Sequence[NewsEntry], outlet: str
+) -> Reply:
+    """One message for the stories of a poll beyond those posted one by one."""
+    lines = []
+    for entry in entries[:DIGEST_LISTED]:
+        title = clip(entry.title, 150).replace("[", "(").replace("]", ")")
+        # Markdown link syntax ends at ")": percent-encoded, the link still works.
+        url = entry.url.replace("(", "%28").replace(")", "%29")
+        lines.append(f"• [{title}]({url})" if embed_url(url) else f"• {title}")
+    if len(entries) > DIGEST_LISTED:
+        lines.append(t(language, "news.digest_more", count=len(entries) - DIGEST_LISTED))
+    embed: Embed = {
+        "title": clip(t(language, "news.digest_title", count=len(entries), outlet=outlet), 256),
+        "description": clip("\n".join(lines), DESCRIPTION_LIMIT),
+        "color": COLOURS["muted"],
+        "footer": {"text": clip(t(language, "news.digest_footer", id=post.id), 2048)},
+    }
+    return Reply(embeds=[embed])

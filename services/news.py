@@ -34,9 +34,18 @@ log = logging.getLogger(__name__)
 
 FAILURES_TO_DISABLE = 5
 MAX_BACKOFF = timedelta(hours=6)
+# A disabled source is probed once after this, then ever less often up to PROBE_MAX.
+PROBE_AFTER = timedelta(hours=24)
+PROBE_MAX = timedelta(days=7)
 CONCURRENCY = 16
 FETCH_TIMEOUT = 15.0
 MAX_BODY = 2_000_000
+# Stories one poll of one source posts in one guild; the rest go into one digest post.
+MAX_POSTS_PER_POLL = 5
+# Sends that failed for a passing reason (Discord 5xx, the network) are tried this often.
+MAX_ATTEMPTS = 5
+# A click on "Add to timeline" that a crash interrupted may be taken again after this.
+STALE_CLAIM = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +63,32 @@ class Outgoing:
     entry: NewsEntry
     source: NewsSource
     items: list[str]
+    # For a digest post: the other stories it lists after ``entry``.
+    also: tuple[NewsEntry, ...] = ()
 
 
-# Posts a story, returning its message id (None: cannot post, e.g. the channel is gone).
-Poster = Callable[[Outgoing], Awaitable[int | None]]
+@dataclass(frozen=True, slots=True)
+class Sent:
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Discord will not take this post as it is (400, channel gone): never retried."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A passing failure (Discord 5xx, the network): the post is sent again later."""
+
+    reason: str
+
+
+Delivery = Sent | Refused | Retry
+# Posts a story or a digest and says how it went; it does not raise for Discord's answers.
+Poster = Callable[[Outgoing], Awaitable[Delivery]]
 # Edits a posted story to list the outlets that carried it too.
 Editor = Callable[[Outgoing], Awaitable[None]]
 # Warns a guild's news channel that a source was disabled.
@@ -67,8 +98,14 @@ Warner = Callable[[int, int, NewsSource], Awaitable[None]]
 def backoff(interval: float, failures: int) -> timedelta:
     """Exponential: the interval doubled per consecutive failure, capped."""
     return min(
-        timedelta(seconds=interval * 2**failures), max(MAX_BACKOFF, timedelta(seconds=interval))
+        timedelta(seconds=interval * 2 ** min(failures, 32)),
+        max(MAX_BACKOFF, timedelta(seconds=interval)),
     )
+
+
+def probe_delay(failures: int) -> timedelta:
+    """How long a disabled source waits for its next probe: a day, doubling, at most a week."""
+    return min(PROBE_AFTER * (1 << min(max(failures - FAILURES_TO_DISABLE, 0), 8)), PROBE_MAX)
 
 
 class NewsPoller:
@@ -78,6 +115,10 @@ class NewsPoller:
         self.matcher = Matcher(services.tracker.items)
         self._semaphore = asyncio.Semaphore(CONCURRENCY)
         self.last_poll: datetime | None = None
+        # Delivery runs beside the polls, so a slow Discord (rate limits) never holds them up.
+        self._delivering = asyncio.Lock()
+        self._delivery: asyncio.Task[None] | None = None
+        self._again = False
         # Per instance, so a test of a hanging or oversize feed need not wait 15 s or send 2 MB.
         self.fetch_timeout = FETCH_TIMEOUT
         self.max_body = MAX_BODY
@@ -92,7 +133,11 @@ class NewsPoller:
             await session.commit()
 
     async def poll_due(self) -> int:
-        """Poll every source that is due, a bounded number at a time; return how many."""
+        """Poll every source that is due, a bounded number at a time; return how many.
+
+        What the poll stored is posted by a delivery task started here and not awaited;
+        ``drain()`` waits for it.
+        """
         async with self.services.sessions() as session:
             due = await store.due_sources(session, now=self.now())
         unchanged: list[Unchanged] = []
@@ -101,8 +146,31 @@ class NewsPoller:
             # Most polls find nothing new: one transaction for all of them, not one each.
             await self._record_unchanged(unchanged)
         self.last_poll = self.now()
-        await self.deliver()
+        self.deliver_soon()
         return len(due)
+
+    def deliver_soon(self) -> None:
+        """Post what is stored and unposted, in the background; one delivery task at a time."""
+        if self._delivery is not None and not self._delivery.done():
+            self._again = True  # the running task goes round once more
+            return
+        self._delivery = asyncio.create_task(self._deliver_rounds(), name="news:deliver")
+
+    async def _deliver_rounds(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.deliver()
+            except Exception:  # the store is down, say: the next poll starts it again
+                log.exception("delivering news failed")
+                return
+            if not self._again:
+                return
+
+    async def drain(self) -> None:
+        """Until the background delivery has posted everything it was asked to."""
+        while self._delivery is not None and not self._delivery.done():
+            await asyncio.shield(self._delivery)
 
     async def _poll_guarded(self, source: NewsSource, unchanged: list[Unchanged]) -> None:
         async with self._semaphore:
@@ -145,7 +213,8 @@ class NewsPoller:
             return
         if result.status == "not_modified" or result.body is None:
             # A first poll sends no validators; a server answering 304 anyway still counts.
-            if source.initialized_at is not None:
+            # A probe of a disabled source that answers is recorded one by one: it re-enables.
+            if source.initialized_at is not None and source.enabled:
                 assert source.id is not None
                 unchanged.append(Unchanged(source.id, result.etag, result.last_modified))
             else:
@@ -160,14 +229,18 @@ class NewsPoller:
 
     async def _failed(self, source: NewsSource, reason: str) -> None:
         now = self.now()
-        failures = source.consecutive_failures + 1
-        disable = failures >= FAILURES_TO_DISABLE
         async with writing(self.services.sessions) as session:
             row = await session.get(NewsSource, source.id)
             assert row is not None
+            failures = row.consecutive_failures + 1
+            # Only the step from enabled to disabled warns; a failed probe stays quiet.
+            disable = row.enabled and failures >= FAILURES_TO_DISABLE
             row.consecutive_failures, row.last_error = failures, reason[:500]
             row.last_polled_at = now
-            row.next_poll_at = now + backoff(self.services.settings.news_poll_seconds, failures)
+            if disable or not row.enabled:
+                row.next_poll_at = now + probe_delay(failures)
+            else:
+                row.next_poll_at = now + backoff(self.services.settings.news_poll_seconds, failures)
             if disable:
                 row.enabled, row.disabled_at = False, now
             session.add(row)
@@ -175,10 +248,19 @@ class NewsPoller:
             await session.commit()
         log.warning("source %s failed (%d in a row): %s", source.url, failures, reason)
         for guild_id, channel_id in guilds:
-            await self.warn(guild_id, channel_id, row)
+            try:
+                await self.warn(guild_id, channel_id, row)
+            except Exception:  # one guild's channel must not keep the others unwarned
+                log.exception("warning guild %s about %s failed", guild_id, source.url)
 
     async def _succeeded(
-        self, source: NewsSource, etag: str | None, modified: str | None, entries: list[Entry]
+        self,
+        source: NewsSource,
+        etag: str | None,
+        modified: str | None,
+        entries: list[Entry],
+        *,
+        record_only: bool = False,
     ) -> None:
         now = self.now()
         assert source.id is not None
@@ -202,11 +284,16 @@ class NewsPoller:
             assert row is not None
             stored = await store.insert_new_entries(session, rows=rows)
             edits: list[Outgoing] = []
-            # The first poll of a source records what is there and posts nothing.
-            if row.initialized_at is not None:
+            # The first poll of a source records what is there and posts nothing; so does
+            # the first after it was off (disabled, or followed by no guild), since what
+            # piled up meanwhile is no longer news.
+            if row.initialized_at is not None and row.enabled and not record_only:
                 edits = await self._plan_posts(session, row, stored, now)
             else:
                 row.initialized_at = now
+            if not row.enabled:
+                log.info("source %s answers again: re-enabled", row.url)
+            row.enabled, row.disabled_at = True, None
             row.etag, row.last_modified = etag or row.etag, modified or row.last_modified
             row.consecutive_failures, row.last_error = 0, None
             row.last_polled_at = row.last_success_at = now
@@ -226,6 +313,9 @@ class NewsPoller:
         # Two outlets' polls carrying one story must not both miss the other's post.
         await store.lock_post_planning(session)
         guilds = await store.followers(session, source=source)
+        # Per guild: stories posted by this poll, and the digest that takes the rest.
+        posted: dict[int, int] = {}
+        digests: dict[int, NewsPost] = {}
         for entry, items in matching:
             # One query per story for all the guilds, not one per guild.
             by_guild: dict[int, list[tuple[NewsPost, NewsEntry]]] = {}
@@ -254,50 +344,103 @@ class NewsPoller:
                         if post.message_id is not None:
                             edits.append(Outgoing(post, first, source, items))
                     continue
-                session.add(
-                    NewsPost(
-                        guild_id=guild_id,
-                        entry_id=entry.id or 0,
-                        channel_id=channel_id,
-                        state="pending",
-                        outlets=[source.name],
-                        # The 48 h window is measured on the bot's clock, so this is too.
-                        created_at=now,
-                    )
+                post = NewsPost(
+                    guild_id=guild_id,
+                    entry_id=entry.id or 0,
+                    channel_id=channel_id,
+                    state="pending",
+                    outlets=[source.name],
+                    # The 48 h window is measured on the bot's clock, so this is too.
+                    created_at=now,
                 )
+                if posted.get(guild_id, 0) < MAX_POSTS_PER_POLL:
+                    posted[guild_id] = posted.get(guild_id, 0) + 1
+                elif guild_id not in digests:
+                    # One message lists the overflow, however long a feed's burst.
+                    post.kind = "digest"
+                    digests[guild_id] = post
+                    session.add(post)
+                    await session.flush()
+                    continue
+                else:
+                    post.state, post.digest_post_id = "digested", digests[guild_id].id
+                session.add(post)
         return edits
 
     async def deliver(self, *, after_crash: bool = False) -> int:
-        """Post the stored posts not yet posted; at start also those a crash left sending."""
-        async with self.services.sessions() as session:
-            posts = await store.unsent_posts(session, include_sending=after_crash)
-        posted = 0
-        for post in posts:
-            assert post.id is not None
-            if post.state == "pending":
-                async with writing(self.services.sessions) as session:
-                    claimed = await store.claim_post(session, post_id=post.id)
-                    await session.commit()
-                if not claimed:
-                    continue
+        """Post the stored posts not yet posted; at start also those a crash left sending.
+
+        Never raises for one post: a post Discord refuses is recorded as failed with the
+        reason and not tried again, so no story can stop the bot (at start or later).
+        """
+        async with self._delivering:
             async with self.services.sessions() as session:
-                entry = await session.get(NewsEntry, post.entry_id)
-                source = await session.get(NewsSource, entry.source_id) if entry else None
-            if entry is None or source is None:
-                continue
-            items = self.matcher.matches(entry.title, entry.summary or "")
-            message_id = await self.post(Outgoing(post, entry, source, items))
-            async with writing(self.services.sessions) as session:
-                row = await session.get(NewsPost, post.id)
-                assert row is not None
-                if message_id is None:
-                    row.state = "failed"
-                else:
-                    row.state, row.message_id, row.posted_at = "posted", message_id, self.now()
+                posts = await store.unsent_posts(session, include_sending=after_crash)
+            posted = 0
+            for post in posts:
+                outcome = await self._deliver_one(post)
+                if isinstance(outcome, Sent):
                     posted += 1
-                session.add(row)
+                elif isinstance(outcome, Retry):
+                    # Discord is struggling: the rest wait for the next round, not pile on.
+                    break
+            return posted
+
+    async def _deliver_one(self, post: NewsPost) -> Delivery | None:
+        assert post.id is not None
+        if post.state == "pending":
+            async with writing(self.services.sessions) as session:
+                claimed = await store.claim_post(session, post_id=post.id)
                 await session.commit()
-        return posted
+            if not claimed:
+                return None
+        async with self.services.sessions() as session:
+            entry = await session.get(NewsEntry, post.entry_id)
+            source = await session.get(NewsSource, entry.source_id) if entry else None
+            also = await store.digested(session, digest_id=post.id) if post.kind == "digest" else []
+        if entry is None or source is None:
+            outcome: Delivery = Refused("the story is no longer stored")
+        else:
+            items = self.matcher.matches(entry.title, entry.summary or "")
+            try:
+                outcome = await self.post(Outgoing(post, entry, source, items, tuple(also)))
+            except Exception as exc:  # a bug in rendering, say: the same post would fail again
+                log.exception("posting news post %s failed", post.id)
+                outcome = Refused(f"internal error ({type(exc).__name__})")
+        await self._record_outcome(post, outcome)
+        return outcome
+
+    async def _record_outcome(self, post: NewsPost, outcome: Delivery) -> None:
+        assert post.id is not None
+        async with writing(self.services.sessions) as session:
+            if isinstance(outcome, Sent):
+                await store.finish_post(
+                    session,
+                    post_id=post.id,
+                    state="posted",
+                    message_id=outcome.message_id,
+                    posted_at=self.now(),
+                )
+            elif isinstance(outcome, Refused) or post.attempts + 1 >= MAX_ATTEMPTS:
+                log.warning("news post %s not posted: %s", post.id, outcome.reason)
+                await store.finish_post(
+                    session,
+                    post_id=post.id,
+                    state="failed",
+                    failure=outcome.reason,
+                    attempts=post.attempts + 1,
+                )
+            else:
+                # Back to pending, sent again (same nonce) by a later round.
+                log.info("news post %s will be sent again: %s", post.id, outcome.reason)
+                await store.finish_post(
+                    session,
+                    post_id=post.id,
+                    state="pending",
+                    failure=outcome.reason,
+                    attempts=post.attempts + 1,
+                )
+            await session.commit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +448,8 @@ class Added:
     source: NewsSource
     entries: int
     matching: int
+    # The URL was a source disabled after repeated failures, and this turned it back on.
+    reenabled: bool = False
 
 
 async def add_source(
@@ -312,7 +457,9 @@ async def add_source(
 ) -> Added:
     """/source add: fetch once, count what is there, then follow it.
 
-    The fetch is the source's first poll: what is there is recorded, and nothing posted.
+    When nobody polled the source until now (new, followed by no guild, or disabled after
+    repeated failures) the fetch is its first poll: what is there is recorded, and nothing
+    posted. Adding a disabled source again is how a moderator turns it back on.
     """
     services = poller.services
     url = check.url("url", url) or ""
@@ -337,23 +484,32 @@ async def add_source(
         source = await store.source_by_url(session, url=url)
         assert source is not None and source.id is not None
         followed = await session.get(GuildSource, (guild_id, source.id))
-        if source.from_config or followed is not None:
+        reenabled = not source.enabled
+        if (source.from_config or followed is not None) and not reenabled:
             raise UserError("invalid.source_twice", url=url[:200])
-        session.add(GuildSource(guild_id=guild_id, source_id=source.id, added_by=actor_id))
+        idle = (
+            reenabled
+            or source.initialized_at is None
+            or not await store.is_followed(session, source_id=source.id)
+        )
+        if followed is None and not source.from_config:
+            session.add(GuildSource(guild_id=guild_id, source_id=source.id, added_by=actor_id))
         await record_audit(
             session,
             guild_id=guild_id,
             actor_id=actor_id,
-            action="source.add",
+            action="source.enable" if reenabled else "source.add",
             target_type="source",
             target_id=str(source.id),
-            before=None,
+            before={"enabled": False, "last_error": source.last_error} if reenabled else None,
             after={"url": url, "name": source.name},
         )
         await session.commit()
-    if source.initialized_at is None:
-        await poller._succeeded(source, result.etag, result.last_modified, list(parsed.entries))
-    return Added(source, len(parsed.entries), matching)
+    if idle:
+        await poller._succeeded(
+            source, result.etag, result.last_modified, list(parsed.entries), record_only=True
+        )
+    return Added(source, len(parsed.entries), matching, reenabled)
 
 
 def _host(url: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -291,14 +292,25 @@ class DiscordStandIn:
         *,
         values: Sequence[str] | None = None,
         locale: str = "en-US",
+        stale: bool = False,
     ) -> InteractionRecord:
-        """Click a button (or pick `values` in a string select) on a message."""
+        """Click a button (or pick `values` in a string select) on a message.
+
+        ``stale``: click as a client that has not seen the message change yet, or that
+        sends a forged ``custom_id``: a button the message no longer (or never) has.
+        """
         guild = self._require_connected(guild_id)
         message_id = message if isinstance(message, int) else message.id
         current = self._state.messages.get(message_id)
         if current is None:
             raise StandInUsageError(f"no message {message_id} to click on")
         component = current.find_component(custom_id)
+        if component is None and stale:
+            # The message as that client shows it: with the button it clicked.
+            component = {"type": COMPONENT_BUTTON, "style": 1, "label": "?", "custom_id": custom_id}
+            current = dataclasses.replace(
+                current, components=[{"type": 1, "components": [component]}]
+            )
         if component is None:
             raise StandInUsageError(
                 f"message {message_id} has no component {custom_id!r};"
@@ -399,6 +411,19 @@ class DiscordStandIn:
     def hold_posts(self, channel_id: int) -> None:
         """Create messages posted in this channel but keep the answer until ``release_posts``."""
         self._state.held[channel_id] = asyncio.Event()
+
+    def refuse_posts(
+        self,
+        channel_id: int,
+        status: int = 400,
+        code: int = 50035,
+        message: str = "Invalid Form Body",
+    ) -> None:
+        """Answer every message post in this channel with this error, until ``accept_posts``."""
+        self._state.refused[channel_id] = (status, code, message)
+
+    def accept_posts(self, channel_id: int) -> None:
+        self._state.refused.pop(channel_id, None)
 
     def release_posts(self, channel_id: int) -> None:
         gate = self._state.held.pop(channel_id, None)

@@ -284,6 +284,9 @@ class CoreRoutes:
         body = json_object(request)
         if body is None:
             return error_response(400, 50035, "Invalid Form Body: expected an object")
+        refusal = self.s.refused.get(channel.id)
+        if refusal is not None:
+            return error_response(*refusal)
         problems = message_problems(body, len(parsed.files), creating=True)
         rejected = enforce(self.s, record, problems)
         if rejected is not None:

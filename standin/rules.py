@@ -34,6 +34,21 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+EMBED_URL_MAX = 2048
+_URL_SCHEMES = ("http://", "https://", "attachment://")
+
+
+def embed_url_problem(link: object) -> str | None:
+    """Discord answers 400 for an embed URL that is not a short, well-formed link."""
+    if not isinstance(link, str):
+        return "not a string"
+    if len(link) > EMBED_URL_MAX:
+        return f"{len(link)} characters (max {EMBED_URL_MAX})"
+    if not link.startswith(_URL_SCHEMES) or any(c.isspace() or ord(c) < 32 for c in link):
+        return f"not a valid URL: {link[:80]!r}"
+    return None
+
+
 def message_limits(body: JSON) -> list[str]:
     """Content length and embed limits of a message body."""
     problems: list[str] = []
@@ -66,6 +81,11 @@ def message_limits(body: JSON) -> list[str]:
                     problems.append(
                         f"{where}.fields[{number}].{key}: {len(text)} characters (max {limit})"
                     )
+        for key in ("url", "image", "thumbnail", "author"):
+            value = embed.get(key)
+            link = value.get("url") if isinstance(value, dict) else value
+            if link is not None and (problem := embed_url_problem(link)):
+                problems.append(f"{where}.{key}{'' if key == 'url' else '.url'}: {problem}")
         footer = _text((embed.get("footer") or {}).get("text"))
         author = _text((embed.get("author") or {}).get("name"))
         total += len(footer) + len(author)

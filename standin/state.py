@@ -38,6 +38,8 @@ class State:
     nonces: dict[tuple[int, str], int] = field(default_factory=dict)
     # Channels whose message posts are answered only when released (a bot dying mid-send).
     held: dict[int, asyncio.Event] = field(default_factory=dict)
+    # Channels whose message posts are refused: (HTTP status, Discord error code, message).
+    refused: dict[int, tuple[int, int, str]] = field(default_factory=dict)
     # Known once the server is bound (port 0 means "any free port").
     gateway_url: str = ""
 

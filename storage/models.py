@@ -202,10 +202,23 @@ class NewsPost(SQLModel, table=True):
     entry_id: int = Field(foreign_key="news_entry.id")
     channel_id: int = Field(sa_type=BigInteger)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
+    # pending -> sending -> posted (-> adding -> added | dismissed); failed (with the
+    # reason) when Discord refused it or the channel is gone; digested when it was one
+    # story too many for one poll and is listed in the digest post ``digest_post_id``.
     state: str = Field(default="pending", max_length=16)
+    # "story" (one entry, with the moderators' buttons) or "digest" (the overflow of a poll).
+    kind: str = Field(default="story", max_length=16)
+    digest_post_id: int | None = Field(default=None)
     outlets: list[str] = Field(default_factory=list, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Sends that failed for a passing reason (Discord 5xx, network); retried until a bound.
+    attempts: int = Field(default=0)
+    failure: str | None = Field(default=None, max_length=500)
+    # The moderator who pressed "Add to timeline" or "Not relevant", and the event added.
+    handled_by: int | None = Field(default=None, sa_type=BigInteger)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    event_id: int | None = Field(default=None)
 
 
 class ReminderDelivery(SQLModel, table=True):

@@ -116,6 +116,7 @@ class Newsroom:
     async def poll(self, minutes: int = 16) -> None:
         self.clock.now += timedelta(minutes=minutes)
         await self.bot.news.poll_due()
+        await self.bot.news.drain()
 
 
 @pytest.fixture
@@ -355,6 +356,7 @@ async def test_the_buttons_work_after_a_restart(
         served["wire"].items.append(("w1", "GSOMIA review begins", "https://wire.example/1"))
         clock.now += timedelta(minutes=16)
         await first.news.poll_due()
+        await first.news.drain()
     (post,) = standin.messages(news)
     async with running_bot(
         standin, database_url=database_url, tracker=tracker, clock=clock, allow_private_sources=True

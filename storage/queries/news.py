@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_
+from sqlalchemy import and_, bindparam, exists, func, not_, or_
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,22 +13,59 @@ from storage.queries._insert import insert_ignoring_conflicts, insert_or_skip, t
 
 
 async def ensure_sources(session: AsyncSession, *, sources: Iterable[tuple[str, str]]) -> None:
-    """Configured sources (url, name): created once, serving every guild."""
+    """Configured sources (url, name): created once, serving every guild.
+
+    A source taken out of the configuration no longer serves every guild: it stays
+    followed only by the guilds that added it themselves, if any.
+    """
+    wanted = dict(sources)
     rows = [
         {"url": url, "name": name, "from_config": True, "enabled": True, "consecutive_failures": 0}
-        for url, name in dict(sources).items()
+        for url, name in wanted.items()
     ]
     await insert_ignoring_conflicts(
         session, table=table_of(NewsSource), rows=rows, conflict=["url"]
     )
+    await session.exec(
+        update(NewsSource).where(col(NewsSource.url).in_(list(wanted))).values(from_config=True)
+    )
+    await session.exec(
+        update(NewsSource)
+        .where(col(NewsSource.from_config), col(NewsSource.url).not_in(list(wanted)))
+        .values(from_config=False)
+    )
+
+
+def _followed() -> Any:
+    """A configured source serves every guild; a guild's own only while some guild follows it."""
+    return or_(
+        col(NewsSource.from_config),
+        exists().where(col(GuildSource.source_id) == col(NewsSource.id)),
+    )
 
 
 async def due_sources(session: AsyncSession, *, now: datetime) -> Sequence[NewsSource]:
+    """Followed sources whose poll is due; a disabled one only when its next probe is."""
     stmt = select(NewsSource).where(
-        col(NewsSource.enabled),
-        or_(col(NewsSource.next_poll_at).is_(None), col(NewsSource.next_poll_at) <= now),
+        _followed(),
+        or_(
+            and_(
+                col(NewsSource.enabled),
+                or_(col(NewsSource.next_poll_at).is_(None), col(NewsSource.next_poll_at) <= now),
+            ),
+            and_(
+                not_(col(NewsSource.enabled)),
+                col(NewsSource.next_poll_at).is_not(None),
+                col(NewsSource.next_poll_at) <= now,
+            ),
+        ),
     )
     return (await session.exec(stmt.order_by(col(NewsSource.id)))).all()
+
+
+async def is_followed(session: AsyncSession, *, source_id: int) -> bool:
+    stmt = select(NewsSource.id).where(col(NewsSource.id) == source_id, _followed())
+    return (await session.exec(stmt)).first() is not None
 
 
 async def followers(session: AsyncSession, *, source: NewsSource) -> list[tuple[int, int]]:
@@ -123,6 +160,82 @@ async def recent_posts(
         .order_by(col(NewsPost.id))
     )
     return [(post, entry) for post, entry in (await session.exec(stmt)).all()]
+
+
+async def finish_post(
+    session: AsyncSession,
+    *,
+    post_id: int,
+    state: str,
+    message_id: int | None = None,
+    posted_at: datetime | None = None,
+    failure: str | None = None,
+    attempts: int | None = None,
+) -> bool:
+    """sending -> ``state``; False when the post left "sending" meanwhile (e.g. handled)."""
+    values: dict[str, Any] = {"state": state}
+    if message_id is not None:
+        values["message_id"], values["posted_at"] = message_id, posted_at
+    if failure is not None:
+        values["failure"] = failure[:500]
+    if attempts is not None:
+        values["attempts"] = attempts
+    result = await session.exec(
+        update(NewsPost)
+        .where(col(NewsPost.id) == post_id, col(NewsPost.state) == "sending")
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+async def digested(session: AsyncSession, *, digest_id: int) -> list[NewsEntry]:
+    """The stories a digest post lists besides its own, oldest first."""
+    stmt = (
+        select(NewsEntry)
+        .join(NewsPost, col(NewsPost.entry_id) == col(NewsEntry.id))
+        .where(col(NewsPost.digest_post_id) == digest_id)
+        .order_by(col(NewsPost.id))
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def claim_review(
+    session: AsyncSession,
+    *,
+    post_id: int,
+    guild_id: int,
+    state: str,
+    actor_id: int,
+    now: datetime,
+    stale_before: datetime,
+) -> bool:
+    """posted -> ``state`` for one moderator's click; False when another click came first.
+
+    An "adding" left behind by a crash (older than ``stale_before``) may be taken again.
+    """
+    result = await session.exec(
+        update(NewsPost)
+        .where(
+            col(NewsPost.id) == post_id,
+            col(NewsPost.guild_id) == guild_id,
+            col(NewsPost.kind) == "story",
+            or_(
+                col(NewsPost.state).in_(["posted", "sending"]),
+                and_(col(NewsPost.state) == "adding", col(NewsPost.handled_at) < stale_before),
+            ),
+        )
+        .values(state=state, handled_by=actor_id, handled_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def settle_review(session: AsyncSession, *, post_id: int, values: dict[str, Any]) -> None:
+    """adding -> what the click came to (added, or back to posted when it could not be)."""
+    await session.exec(
+        update(NewsPost)
+        .where(col(NewsPost.id) == post_id, col(NewsPost.state) == "adding")
+        .values(**values)
+    )
 
 
 async def claim_post(session: AsyncSession, *, post_id: int) -> bool:
