@@ -92,24 +92,33 @@ def main(argv: list[str] | None = None) -> int:
     token = settings.discord_token.get_secret_value() if settings.discord_token else ""
     configure_logging(settings.log_level, secrets=[token])
 
-    if args.check:
-        from runtime.check import run_check
+    try:
+        if args.check:
+            from runtime.check import run_check
 
-        now = args.now or datetime.now(UTC)
-        try:
+            now = args.now or datetime.now(UTC)
             lines = asyncio.run(run_check(settings, tracker, now=now))
-        except (OSError, ConnectionError) as exc:
-            print(f"DATABASE_URL: cannot open the database: {exc}", file=sys.stderr)
-            return EXIT_FAILURE
-        print("\n".join(lines))
-        return EXIT_OK
+            print("\n".join(lines))
+            return EXIT_OK
 
-    if args.demo:
-        from demo.session import run_demo
+        if args.demo:
+            from demo.session import run_demo
 
-        return asyncio.run(run_demo(settings, tracker))
+            return asyncio.run(run_demo(settings, tracker))
 
-    return asyncio.run(run(settings, tracker, token))
+        return asyncio.run(run(settings, tracker, token))
+    except Exception as exc:
+        from runtime.dbfaults import describe_demo_storage_fault, describe_storage_fault
+
+        if args.demo:
+            fault = describe_demo_storage_fault(exc)
+        else:
+            fault = describe_storage_fault(exc, settings.database_url)
+        if fault is None:
+            raise
+        log.debug("stopping on a storage fault", exc_info=exc)
+        print(fault, file=sys.stderr)
+        return EXIT_FAILURE
 
 
 async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:

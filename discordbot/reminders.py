@@ -49,4 +49,10 @@ async def post_reminder(bot: MotionwatchBot, due: Due, late: bool) -> int | None
             settings.reminders_channel_id,
         )
         return None
+    except discord.HTTPException as exc:
+        if exc.status >= 500:
+            raise  # passing: the claim stays, and the next start sends it again
+        # Refused for what it says: the same reminder would be refused again.
+        log.warning("guild %s: Discord refused a reminder (%s): %s", due.guild_id, exc.status, exc)
+        return None
     return message.id

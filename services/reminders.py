@@ -204,7 +204,13 @@ class Reminders:
 
     async def _send_and_record(self, due: Due, now: datetime) -> int:
         late = now - due.due_at > GRACE
-        message_id = await self.send(due, late)
+        try:
+            message_id = await self.send(due, late)
+        except Exception:
+            # One reminder must not stop a sweep or the start; it stays claimed, and the
+            # next start sends it again with the same nonce.
+            log.exception("sending reminder %s failed", due)
+            return 0
         async with writing(self.services.sessions) as session:
             await store.record_outcome(
                 session,

@@ -54,12 +54,24 @@ def _sqlite_write_check(conn: Connection, _cursor: Any, statement: str, *_: Any)
 _WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 
+class DataDirectoryError(OSError):
+    """The directory a SQLite database file goes in does not exist and cannot be created."""
+
+    def __init__(self, directory: Path, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), str(directory))
+        self.directory = directory
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            directory = Path(database).parent
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DataDirectoryError(directory, exc) from exc
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
