@@ -17,6 +17,7 @@ from render.common import moment_text
 from services.moderation import add_deadline, remove_deadline
 from services.permissions import Level
 from services.reading import require_item
+from services.validation import ID_MAX, ITEM_LIMIT
 
 
 class DeadlineCog(commands.Cog):
@@ -43,7 +44,13 @@ class DeadlineCog(commands.Cog):
     )
     @app_commands.autocomplete(item=item_autocomplete)
     @require(Level.MODERATOR)
-    async def add(self, interaction: Interaction, item: str, title: str, when: str) -> None:
+    async def add(
+        self,
+        interaction: Interaction,
+        item: app_commands.Range[str, 1, ITEM_LIMIT],
+        title: str,
+        when: str,
+    ) -> None:
         bot = bot_of(interaction)
         assert interaction.guild_id is not None
         spec = require_item(bot.services, item)
@@ -78,7 +85,7 @@ class DeadlineCog(commands.Cog):
     @app_commands.describe(deadline_id=L("opt.deadline_id.description"))
     @require(Level.MODERATOR)
     async def remove(
-        self, interaction: Interaction, deadline_id: app_commands.Range[int, 1]
+        self, interaction: Interaction, deadline_id: app_commands.Range[int, 1, ID_MAX]
     ) -> None:
         bot = bot_of(interaction)
         assert interaction.guild_id is not None

@@ -14,6 +14,7 @@ from discordbot.replies import NO_MENTIONS, respond
 from discordbot.translator import L
 from i18n import t
 from render.common import COLOURS, Reply, clip, stamp
+from services import validation as check
 from services.errors import UserError
 from services.news import add_source
 from services.permissions import Level
@@ -70,11 +71,12 @@ class SourceCog(commands.Cog):
     @app_commands.describe(source_id=L("opt.source_id.description"))
     @require(Level.MODERATOR)
     async def remove(
-        self, interaction: Interaction, source_id: app_commands.Range[int, 1, 2**31 - 1]
+        self, interaction: Interaction, source_id: app_commands.Range[int, 1, check.ID_MAX]
     ) -> None:
         bot = bot_of(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None
+        source_id = check.row_id("source_id", source_id)
         async with writing(bot.services.sessions) as session:
             source = await session.get(NewsSource, source_id)
             link = await session.get(GuildSource, (guild_id, source_id))

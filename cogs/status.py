@@ -13,6 +13,7 @@ from discordbot.translator import L
 from render.deadlines import render_deadlines
 from render.status import render_status
 from services.reading import pick_item, statuses, upcoming_deadlines
+from services.validation import ITEM_LIMIT
 from tracker.offsets import DEFAULT_OFFSETS, parse_offsets
 
 
@@ -24,7 +25,9 @@ class StatusCog(commands.Cog):
     @app_commands.rename(item=L("opt.item.name"))
     @app_commands.describe(item=L("opt.item.description"))
     @app_commands.autocomplete(item=item_autocomplete)
-    async def status(self, interaction: Interaction, item: str | None = None) -> None:
+    async def status(
+        self, interaction: Interaction, item: app_commands.Range[str, 1, ITEM_LIMIT] | None = None
+    ) -> None:
         bot = bot_of(interaction)
         spec = pick_item(bot.services, item)
         language = await language_of(interaction)
@@ -35,7 +38,9 @@ class StatusCog(commands.Cog):
     @app_commands.rename(item=L("opt.item.name"))
     @app_commands.describe(item=L("opt.item.description"))
     @app_commands.autocomplete(item=item_autocomplete)
-    async def deadlines(self, interaction: Interaction, item: str | None = None) -> None:
+    async def deadlines(
+        self, interaction: Interaction, item: app_commands.Range[str, 1, ITEM_LIMIT] | None = None
+    ) -> None:
         bot = bot_of(interaction)
         spec = pick_item(bot.services, item)
         language = await language_of(interaction)

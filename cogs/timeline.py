@@ -21,6 +21,7 @@ from discordbot.translator import L
 from i18n import t
 from render.common import Reply
 from services.reading import require_item, timeline_reply
+from services.validation import ITEM_LIMIT
 from tracker.lookup import resolve_item
 
 PAGE_PATTERN = r"tl:(?P<item>[a-z0-9-]{1,32}):(?P<page>\d{1,6}):(?P<dir>[pn])"
@@ -94,7 +95,7 @@ class TimelineCog(commands.Cog):
     async def timeline(
         self,
         interaction: Interaction,
-        item: str | None = None,
+        item: app_commands.Range[str, 1, ITEM_LIMIT] | None = None,
         page: app_commands.Range[int, 1, 100000] = 1,
     ) -> None:
         bot = bot_of(interaction)

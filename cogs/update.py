@@ -18,6 +18,7 @@ from render.announce import render_change
 from services.moderation import Change, add_update, edit_update, remove_update
 from services.permissions import Level
 from services.reading import require_item, statuses
+from services.validation import ID_MAX, ITEM_LIMIT
 from tracker.lookup import resolve_item
 
 MODERATORS = discord.Permissions(manage_messages=True)
@@ -92,7 +93,7 @@ class UpdateCog(commands.Cog):
     async def add(
         self,
         interaction: Interaction,
-        item: str,
+        item: app_commands.Range[str, 1, ITEM_LIMIT],
         summary: str,
         stage: str | None = None,
         when: str | None = None,
@@ -134,7 +135,7 @@ class UpdateCog(commands.Cog):
     async def edit(
         self,
         interaction: Interaction,
-        event_id: app_commands.Range[int, 1],
+        event_id: app_commands.Range[int, 1, ID_MAX],
         summary: str | None = None,
         stage: str | None = None,
         when: str | None = None,
@@ -164,7 +165,10 @@ class UpdateCog(commands.Cog):
     )
     @require(Level.MODERATOR)
     async def remove(
-        self, interaction: Interaction, event_id: app_commands.Range[int, 1], reason: str
+        self,
+        interaction: Interaction,
+        event_id: app_commands.Range[int, 1, ID_MAX],
+        reason: str,
     ) -> None:
         bot = bot_of(interaction)
         assert interaction.guild_id is not None

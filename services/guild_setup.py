@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from services import validation as check
 from services.context import Services
 from services.errors import UserError
 from storage.engine import writing
@@ -85,6 +86,7 @@ async def set_role(
 async def set_reminders(
     services: Services, *, guild_id: int, actor_id: int, offsets: str
 ) -> list[timedelta]:
+    check.clean("offsets", offsets)
     try:
         parsed = parse_offsets(offsets)
     except OffsetError as exc:

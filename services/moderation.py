@@ -113,7 +113,7 @@ async def add_update(
     source_name: str | None,
     now: datetime,
 ) -> Change:
-    summary = check.text("summary", summary, check.SUMMARY_LIMIT)
+    summary = check.text("summary", summary, check.SUMMARY_LIMIT, multiline=True)
     stage = check.stage("stage", stage, item.rules.stages)
     occurred_at, precision = (
         check.when("when", when, item.timezone) if when else (now, Precision.DATETIME)
@@ -189,13 +189,14 @@ async def edit_update(
     source_url: str | None,
     now: datetime,
 ) -> Change:
+    event_id = check.row_id("event_id", event_id)
     if summary is None and stage is None and when is None and source_url is None:
         raise UserError("invalid.nothing_to_edit")
     async with writing(services.sessions) as session:
         event = await _own_event(session, guild_id=guild_id, event_id=event_id)
         spec = _item_by_id(services, event.item_id)
         new_summary = (
-            check.text("summary", summary, check.SUMMARY_LIMIT)
+            check.text("summary", summary, check.SUMMARY_LIMIT, multiline=True)
             if summary is not None
             else event.summary_en
         )
@@ -261,7 +262,8 @@ async def edit_update(
 async def remove_update(
     services: Services, *, guild_id: int, actor_id: int, event_id: int, reason: str, now: datetime
 ) -> Change:
-    reason = check.text("reason", reason, check.REASON_LIMIT)
+    event_id = check.row_id("event_id", event_id)
+    reason = check.text("reason", reason, check.REASON_LIMIT, multiline=True)
     async with writing(services.sessions) as session:
         event = await _own_event(session, guild_id=guild_id, event_id=event_id)
         spec = _item_by_id(services, event.item_id)
@@ -331,6 +333,7 @@ async def add_deadline(
 async def remove_deadline(
     services: Services, *, guild_id: int, actor_id: int, deadline_id: int
 ) -> tuple[CustomDeadline, ItemSpec]:
+    deadline_id = check.row_id("deadline_id", deadline_id)
     async with writing(services.sessions) as session:
         deadline = await session.get(CustomDeadline, deadline_id)
         if deadline is None or deadline.guild_id != guild_id or deadline.deleted_at is not None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from news.match import Matcher
+from services import validation as check
 from services.context import Services
 from services.errors import UserError
 from services.moderation import add_update
@@ -23,9 +24,6 @@ from storage.queries import news as store
 from tracker.lookup import resolve_item
 
 log = logging.getLogger(__name__)
-
-# The largest id an INTEGER column holds: a forged custom_id beyond it names no post.
-ID_MAX = 2**31 - 1
 
 Action = Literal["add", "drop"]
 
@@ -57,7 +55,8 @@ async def review_story(
     action: Action,
     now: datetime,
 ) -> Review:
-    if not 1 <= post_id <= ID_MAX:
+    # A forged custom_id beyond the INTEGER column names no post (and must not reach it).
+    if not 1 <= post_id <= check.ID_MAX:
         return Review("missing")
     async with services.sessions() as session:
         post = await session.get(NewsPost, post_id)

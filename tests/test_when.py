@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tracker.model import Precision
-from tracker.when import WhenError, parse_when
+from tracker.when import EARLIEST, LATEST, WhenError, WhenRangeError, parse_when
 
 KST = ZoneInfo("Asia/Seoul")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -104,3 +104,62 @@ def test_time_with_seconds_needs_an_offset(text: str) -> None:
 
 def test_when_error_is_a_value_error() -> None:
     assert issubclass(WhenError, ValueError)
+    assert issubclass(WhenRangeError, WhenError)
+
+
+# -- the accepted range: years 1900 to 2200, as written -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "tz", "expected"),
+    [
+        # The first day, in a zone ahead of UTC: the instant falls in 1899, and that is fine.
+        # Seoul then kept local mean time, UTC+8:27:52.
+        ("1900-01-01", KST, datetime(1899, 12, 31, 15, 32, 8, tzinfo=UTC)),
+        ("1900-01-01 00:00", NEW_YORK, datetime(1900, 1, 1, 5, tzinfo=UTC)),
+        ("1900-01-01T00:00+14:00", KST, datetime(1899, 12, 31, 10, tzinfo=UTC)),
+        ("2200-12-31", NEW_YORK, datetime(2200, 12, 31, 5, tzinfo=UTC)),
+        ("2200-12-31 23:59", KST, datetime(2200, 12, 31, 14, 59, tzinfo=UTC)),
+        # The last minute, behind UTC: the instant falls in 2201.
+        ("2200-12-31T23:59:59-12:00", KST, datetime(2201, 1, 1, 11, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_the_ends_of_the_range_are_accepted(text: str, tz: ZoneInfo, expected: datetime) -> None:
+    assert parse_when(text, tz)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Converting these to UTC would underflow or overflow datetime.
+        "0001-01-01",
+        "0001-01-01 00:00",
+        "0001-01-01T00:00+14:00",
+        "9999-12-31",
+        "9999-12-31 23:59",
+        "9999-12-31T23:59:59-12:00",
+        # Just outside.
+        "1899-12-31",
+        "1899-12-31T23:59:59-12:00",
+        "2201-01-01",
+        "2201-01-01T00:00+14:00",
+    ],
+)
+@pytest.mark.parametrize("tz", [KST, NEW_YORK])
+def test_dates_outside_the_range_are_refused_not_overflowed(text: str, tz: ZoneInfo) -> None:
+    with pytest.raises(WhenRangeError) as err:
+        parse_when(text, tz)
+    message = str(err.value)
+    assert f"'{text}'" in message
+    assert f"from {EARLIEST} to {LATEST}" in message
+
+
+def test_the_range_is_years_1900_to_2200() -> None:
+    assert (EARLIEST.isoformat(), LATEST.isoformat()) == ("1900-01-01", "2200-12-31")
+
+
+@pytest.mark.parametrize("text", ["2019-08-23\x00", "\x002019-08-23", "2019-08-23 \x0015:25"])
+def test_control_characters_are_not_a_date(text: str) -> None:
+    with pytest.raises(WhenError) as err:
+        parse_when(text, KST)
+    assert not isinstance(err.value, WhenRangeError)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"^(\d{1,4})([dhm])$")
+_PART = re.compile(r"^([0-9]+)([dhm])$")
+# 366d is 527040m: more digits than this can only be too much, and are not
+# converted at all (a number thousands of digits long is slow to read and
+# refused by int()).
+_MAX_DIGITS = 6
+# How much of a bad part a message echoes.
+_ECHO = 20
 _UNIT = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 MAX_OFFSETS = 10
 MAX_OFFSET = timedelta(days=366)
@@ -23,12 +29,14 @@ def parse_offsets(text: str) -> list[timedelta]:
         raise OffsetError("offsets: give at least one, e.g. 30d,7d,1d,1h,10m (units d h m)")
     out: set[timedelta] = set()
     for part in parts:
+        shown = part if len(part) <= _ECHO else part[: _ECHO - 1] + "…"
         match = _PART.match(part)
         if not match:
-            raise OffsetError(f"offsets: '{part}' is not a number followed by d, h or m")
-        value = int(match.group(1)) * _UNIT[match.group(2)]
-        if not timedelta(0) < value <= MAX_OFFSET:
-            raise OffsetError(f"offsets: '{part}' must be more than 0 and at most 366d")
+            raise OffsetError(f"offsets: '{shown}' is not a number followed by d, h or m")
+        number = match.group(1).lstrip("0") or "0"
+        value = int(number) * _UNIT[match.group(2)] if len(number) <= _MAX_DIGITS else None
+        if value is None or not timedelta(0) < value <= MAX_OFFSET:
+            raise OffsetError(f"offsets: '{shown}' must be more than 0 and at most 366d")
         out.add(value)
     if len(out) > MAX_OFFSETS:
         raise OffsetError(f"offsets: at most {MAX_OFFSETS} offsets")
