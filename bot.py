@@ -124,23 +124,22 @@ def main(argv: list[str] | None = None) -> int:
 async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:
     """Build the parts, hand them to the bot, and run until SIGINT/SIGTERM or a fatal error."""
     import discord
-    import httpx
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from discordbot.bot import MotionwatchBot, point_at
+    from news.http import feed_client
     from services.context import Services
     from storage.engine import create_engine, session_factory
 
     point_at(settings.discord_api_base, settings.discord_gateway_url)
     engine = create_engine(settings.database_url)
-    # Redirects are followed by the feed fetcher itself, hop by hop, through the SSRF guard;
-    # no proxy from the environment may carry requests past that guard.
-    async with httpx.AsyncClient(
-        timeout=httpx.Timeout(15.0),
-        follow_redirects=False,
-        trust_env=False,
-        headers={"User-Agent": USER_AGENT},
-        limits=httpx.Limits(max_connections=32),
+    # The feed client connects only to addresses the SSRF guard checked, at every hop and
+    # every new connection; redirects are followed by the fetcher, and no proxy is used.
+    async with feed_client(
+        user_agent=USER_AGENT,
+        allow_private=settings.allow_private_sources,
+        max_connections=32,
+        timeout=15.0,
     ) as http:
         services = Services(
             settings=settings,

@@ -46,6 +46,7 @@ from sqlmodel import SQLModel, col, select
 
 from config.settings import Settings
 from config.tracker import load_tracker
+from news.http import feed_client
 from runtime.startup import prepare_database
 from services.context import Services
 from services.news import CONCURRENCY, Delivery, NewsPoller, Outgoing, Sent
@@ -434,11 +435,8 @@ async def main(
                 warned[0] += 1
 
             # As bot.py's run() builds it, so the poller meets the same pool limits.
-            async with httpx.AsyncClient(
-                timeout=httpx.Timeout(15.0),
-                follow_redirects=False,
-                trust_env=False,
-                limits=httpx.Limits(max_connections=32),
+            async with feed_client(
+                user_agent="motionwatch-bench", allow_private=True, max_connections=32
             ) as http:
                 services = Services(
                     settings=Settings(

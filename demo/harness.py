@@ -7,12 +7,12 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from config.settings import Settings
 from config.tracker import TrackerConfig
 from discordbot.bot import MotionwatchBot, point_at
+from news.http import feed_client
 from services.context import Services, system_clock
 from standin import DiscordStandIn
 from storage.engine import create_engine, session_factory
@@ -46,7 +46,9 @@ async def running_bot(
     # with its own clock, so that nothing happens behind a test's back.
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.start(paused=True)
-    async with httpx.AsyncClient(timeout=10, follow_redirects=False, trust_env=False) as http:
+    async with feed_client(
+        user_agent="motionwatch-demo", allow_private=allow_private_sources, timeout=10
+    ) as http:
         services = Services(
             settings=settings,
             tracker=tracker,

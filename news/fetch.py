@@ -1,6 +1,8 @@
 """Fetch one feed over HTTP: conditional, bounded in time and size, SSRF-checked per hop.
 
 No parsing happens here; the caller gets the raw bytes or a short reason it can show.
+The client should come from `news.http.feed_client`, which re-checks every connection at
+connect time (DNS rebinding); any httpx client works, with only the per-hop check.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Literal
 
 import httpx
 
+from news.decoding import ACCEPT_ENCODING, BodyRefused, BoundedDecoder, content_codings
 from news.ssrf import HostNotFound, Resolver, UnsafeURL, check_url
 
 logger = logging.getLogger(__name__)
@@ -52,12 +55,15 @@ async def fetch_feed(
     max_bytes: int = 2_000_000,
     max_redirects: int = 5,
     resolver: Resolver | None = None,
+    max_raw_bytes: int | None = None,
 ) -> FetchResult:
     """GET `url`, following at most `max_redirects` redirects, every hop SSRF-checked.
 
-    `client` must be created with follow_redirects=False: redirects are followed here
-    so that no hop escapes the guard. Never raises for network or HTTP trouble; the
-    result says "error" with a reason instead.
+    `client` must be created with follow_redirects=False (news.http.feed_client is):
+    redirects are followed here so that no hop escapes the guard. The body is at most
+    `max_bytes` once decoded, at most one Content-Encoding is accepted, and at most
+    `max_raw_bytes` (by default a little over `max_bytes`) are read off the network.
+    Never raises for network or HTTP trouble; the result says "error" with a reason.
     """
     current = url
 
@@ -65,7 +71,8 @@ async def fetch_feed(
         # Keep the validators on error: a failing poll must not force a full refetch later.
         return FetchResult("error", None, etag, last_modified, current, reason)
 
-    headers: dict[str, str] = {}
+    # Exactly the codings _read_capped decodes; httpx would offer its own list otherwise.
+    headers: dict[str, str] = {"Accept-Encoding": ACCEPT_ENCODING}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -105,7 +112,9 @@ async def fetch_feed(
                         )
                     if not 200 <= response.status_code < 300:
                         raise _FetchError(f"HTTP {response.status_code}")
-                    body = await _read_capped(response, max_bytes)
+                    body = await _read_capped(
+                        response, max_bytes, max_raw_bytes or default_max_raw_bytes(max_bytes)
+                    )
                     return FetchResult(
                         "ok",
                         body,
@@ -113,7 +122,7 @@ async def fetch_feed(
                         response.headers.get("last-modified"),
                         current,
                     )
-    except _FetchError as exc:
+    except (_FetchError, BodyRefused) as exc:
         return failed(str(exc))
     except HostNotFound as exc:
         return failed(exc.reason)
@@ -131,18 +140,24 @@ async def fetch_feed(
         return failed(f"network error ({name}: {detail})" if detail else f"network error ({name})")
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
-    """Read the body, giving up as soon as it passes `max_bytes`."""
-    declared = response.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        # Refuse before reading anything when the server admits the size up front.
-        raise _FetchError(f"body over {max_bytes} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    # aiter_bytes yields decoded (decompressed) bytes, so the cap also stops gzip bombs.
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _FetchError(f"body over {max_bytes} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def default_max_raw_bytes(max_bytes: int) -> int:
+    """The compressed-size cap for a `max_bytes` body: room for the framing of data
+    that does not compress (a stored deflate block costs 5 bytes in 64 KB), no more."""
+    return max_bytes + max_bytes // 64 + 1024
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int, max_raw_bytes: int) -> bytes:
+    """Read and decode the body, giving up as soon as it passes either cap.
+
+    The raw bytes are decoded here, not by httpx: see news.decoding for why.
+    """
+    decoder = BoundedDecoder(
+        content_codings(response.headers.get_list("content-encoding")),
+        max_bytes=max_bytes,
+        max_raw_bytes=max_raw_bytes,
+    )
+    # Refuse before reading anything when the server admits the size up front.
+    decoder.check_declared_length(response.headers.get("content-length"))
+    async for chunk in response.aiter_raw():
+        decoder.feed(chunk)
+    return decoder.body()

@@ -98,9 +98,10 @@ async def test_a_bot_restarts_cleanly_when_its_half_sent_post_is_refused(
     general = guild.channel_named("general")
     clock = Clock()
     tracker = load_tracker(ROOT / "config" / "tracker.toml").without_sources()
-    options = {"tracker": tracker, "clock": clock, "allow_private_sources": True}
 
-    async with running_bot(standin, database_url=database_url, **options) as first:
+    async with running_bot(
+        standin, database_url=database_url, tracker=tracker, clock=clock, allow_private_sources=True
+    ) as first:
         setup = await standin.invoke(
             guild.id,
             general,
@@ -130,7 +131,13 @@ async def test_a_bot_restarts_cleanly_when_its_half_sent_post_is_refused(
             await session.commit()
 
     for _ in range(2):  # the first start settles the post; the second finds nothing to do
-        async with running_bot(standin, database_url=database_url, **options) as bot:
+        async with running_bot(
+            standin,
+            database_url=database_url,
+            tracker=tracker,
+            clock=clock,
+            allow_private_sources=True,
+        ) as bot:
             status = await standin.invoke(
                 guild.id, general, member, "status", options={"item": "gsomia"}
             )
