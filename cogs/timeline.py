@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from cogs.common import bot_of, item_autocomplete
 from discordbot.bot import MotionwatchBot
+from discordbot.errors import on_component_error
 from discordbot.language import language_of
 from discordbot.replies import respond, send_kwargs
 from discordbot.translator import L
@@ -48,6 +49,12 @@ class TimelinePageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templat
         return cls(match["item"], int(match["page"]), match["dir"])
 
     async def callback(self, interaction: Interaction) -> None:
+        try:
+            await self._turn(interaction)
+        except Exception as exc:
+            await on_component_error(interaction, exc, f"timeline page {self.custom_id}")
+
+    async def _turn(self, interaction: Interaction) -> None:
         bot = bot_of(interaction)
         spec = resolve_item(bot.services.tracker.items, self.item_key)
         language = await language_of(interaction)

@@ -58,3 +58,19 @@ async def on_app_command_error(
     command = interaction.command.qualified_name if interaction.command else "?"
     log.error("command /%s failed", command, exc_info=error)
     await tell(interaction, t(language, "error.generic"))
+
+
+async def on_component_error(interaction: discord.Interaction, error: Exception, what: str) -> None:
+    """The same answer for a failing button: every click is answered, never left to time out."""
+    from discordbot.language import language_of
+
+    try:
+        language = await language_of(interaction)
+    except Exception:  # the store may be what failed; English still answers
+        language = "en"
+    user_error = _user_error(error)
+    if user_error is not None:
+        await tell(interaction, t(language, user_error.key, **user_error.values))
+        return
+    log.error("%s failed", what, exc_info=error)
+    await tell(interaction, t(language, "error.generic"))

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any, cast
 import aiohttp
 import discord
 
-from discordbot.errors import tell
+from discordbot.errors import on_component_error, tell
 from discordbot.permissions import NotAllowed, ensure
 from discordbot.replies import NO_MENTIONS, send_kwargs
 from i18n import language_for, t
 from render.news import render_digest, render_news
-from services.errors import UserError
 from services.news import Delivery, Outgoing, Refused, Retry, Sent
 from services.news_review import review_story
 from services.permissions import Level
@@ -129,16 +128,15 @@ class NewsButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("MotionwatchBot", interaction.client)
-        assert interaction.guild_id is not None
-        language = await _language(bot, interaction.guild_id)
         # Every click gets an answer: Discord shows "This interaction failed" otherwise.
         try:
+            assert interaction.guild_id is not None
+            language = await _language(bot, interaction.guild_id)
             await self._review(bot, interaction, language)
-        except UserError as exc:
-            await tell(interaction, t(language, exc.key, **exc.values))
-        except Exception:
-            log.exception("news button %s on post %s failed", self.action, self.post_id)
-            await tell(interaction, t(language, "error.generic"))
+        except Exception as exc:
+            await on_component_error(
+                interaction, exc, f"news button {self.action} on post {self.post_id}"
+            )
 
     async def _review(
         self, bot: MotionwatchBot, interaction: discord.Interaction, language: str

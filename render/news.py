@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from i18n import t
@@ -42,7 +43,7 @@ def render_news(
         )
     embed: Embed = {
         "title": clip(entry.title, 256),
-        "description": clip(entry.summary or "", 600),
+        "description": clip(plain_markdown(entry.summary or ""), 600),
         "color": COLOURS["info"],
         "fields": fields,
         "footer": {"text": t(language, "news.footer", id=post.id)},
@@ -56,6 +57,15 @@ def render_news(
 EMBED_URL_LIMIT = 2048
 # Stories a digest lists by name; the rest are counted.
 DIGEST_LISTED = 15
+
+
+# Characters Discord reads as Markdown in a description: a feed's text is shown as written,
+# never as a masked link ("[gov.kr](https://elsewhere)"), a heading or a spoiler.
+_MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()<-])")
+
+
+def plain_markdown(text: str) -> str:
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def embed_url(url: str | None) -> bool:
@@ -74,7 +84,7 @@ def render_digest(
     """One message for the stories of a poll beyond those posted one by one."""
     lines = []
     for entry in entries[:DIGEST_LISTED]:
-        title = clip(entry.title, 150).replace("[", "(").replace("]", ")")
+        title = plain_markdown(clip(entry.title, 150))
         # Markdown link syntax ends at ")": percent-encoded, the link still works.
         url = entry.url.replace("(", "%28").replace(")", "%29")
         lines.append(f"• [{title}]({url})" if embed_url(url) else f"• {title}")

@@ -21,7 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from news.dedup import DEFAULT_WINDOW, canonical_url, find_duplicate, title_key
 from news.fetch import fetch_feed
 from news.match import Matcher
-from news.parse import Entry, parse_feed
+from news.parse import Entry, ParsedFeed
+from news.parser_process import FeedParser
 from services import validation as check
 from services.context import Services
 from services.errors import UserError
@@ -93,6 +94,14 @@ Poster = Callable[[Outgoing], Awaitable[Delivery]]
 Editor = Callable[[Outgoing], Awaitable[None]]
 # Warns a guild's news channel that a source was disabled.
 Warner = Callable[[int, int, NewsSource], Awaitable[None]]
+
+
+# Parsing runs in a child process (news/parser_process.py), one feed after another.
+_PARSER = FeedParser()
+
+
+async def parse_off_loop(body: bytes, *, source_url: str, now: datetime) -> ParsedFeed:
+    return await _PARSER.parse(body, source_url=source_url, now=now)
 
 
 def backoff(interval: float, failures: int) -> timedelta:
@@ -221,7 +230,7 @@ class NewsPoller:
                 await self._succeeded(source, result.etag, result.last_modified, [])
             return
         # A 2 MB feed is a good fraction of a second of feedparser: off the event loop.
-        parsed = await asyncio.to_thread(parse_feed, result.body, source_url=result.final_url)
+        parsed = await parse_off_loop(result.body, source_url=result.final_url, now=self.now())
         if parsed.problem:
             await self._failed(source, parsed.problem)
             return
@@ -271,7 +280,7 @@ class NewsPoller:
                 "entry_key": entry.entry_key,
                 "url": entry.url,
                 "canonical_url": canonical_url(entry.url),
-                "title": entry.title or entry.url,
+                "title": (entry.title or entry.url)[:500],
                 "title_key": title_key(entry.title)[:500],
                 "summary": entry.summary or None,
                 "published_at": entry.published,
@@ -475,7 +484,7 @@ async def add_source(
     )
     if result.status != "ok" or result.body is None:
         raise UserError("invalid.source_fetch", url=url[:200], reason=result.error or result.status)
-    parsed = await asyncio.to_thread(parse_feed, result.body, source_url=result.final_url)
+    parsed = await parse_off_loop(result.body, source_url=result.final_url, now=poller.now())
     if parsed.problem:
         raise UserError("invalid.source_fetch", url=url[:200], reason=parsed.problem)
     matching = sum(1 for e in parsed.entries if poller.matcher.matches(e.title, e.summary))

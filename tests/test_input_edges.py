@@ -9,7 +9,7 @@ of cases with one bot, so the file stays fast.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +65,9 @@ class Edge:
         assert reply.content is not None and reply.content.startswith("Recorded as #")
         return int(reply.content.split("#")[1].split(" ")[0])
 
-    async def refused(self, cases: list[tuple[str, str, dict[str, Any], str]]) -> list[str]:
+    async def refused(
+        self, cases: Sequence[tuple[str, str | None, dict[str, Any], str]]
+    ) -> list[str]:
         """Each case's problem, if any: not ephemeral, not the message, or something stored."""
         problems = []
         for name, sub, options, message in cases:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,6 +28,7 @@ from standin.messages import MessageRecord
 from storage.models import NewsSource
 from tests import test_news_e2e
 from tests.test_news_e2e import START, Newsroom
+from tests.test_news_logic import HIDDEN_PROLOGS
 
 # The real bot with a news channel and a fake clock, shared with the other news tests.
 room = test_news_e2e.room
@@ -419,3 +421,58 @@ async def test_an_entity_bomb_does_not_freeze_the_bot(room: Newsroom, hostile: L
     assert served["bomb"].hits == 2
     assert max(stalls) < 0.5, f"the event loop was blocked for {max(stalls):.1f} s"
     assert GSOMIA_HOSTILE not in " ".join(titles(room))
+
+
+def _rss_now() -> int:
+    """Resident memory of this process now, in bytes (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def test_entity_feeds_that_bypassed_the_old_check_stay_small_and_quick(
+    room: Newsroom, hostile: Loopback
+) -> None:
+    """Every hidden-declaration trick, as a 1.9 MB feed, through the real poller at once.
+
+    The old text scan let the first of these through: 150 MB of expansion per parse,
+    1.8 GB of memory, and its story posted.
+    """
+    served = hostile.served
+    room.bot.news.max_body = 2_000_000
+    names = [f"trick{i}" for i in range(len(HIDDEN_PROLOGS))]
+    for name in names:
+        served[name] = Source(name.title(), items=[(f"{name}-1", "Weather in Seoul")])
+        await room.add_source(hostile.url(name), name.title())
+    for name, prolog in zip(names, HIDDEN_PROLOGS, strict=True):
+        items = [(f"{name}-2", f"&lol9; {GSOMIA_HOSTILE}")]
+        body = rss_body(name.title(), items, prolog=prolog, pad="x" * 1_900_000)
+        served[name].behaviour, served[name].raw = "raw", body
+    loop = asyncio.get_running_loop()
+    stalls: list[float] = []
+    resident: list[int] = []
+    done = asyncio.Event()
+
+    async def heartbeat() -> None:
+        # How long the event loop is held up, and the memory of the parses as they run.
+        last = loop.time()
+        while not done.is_set():
+            await asyncio.sleep(0.005)
+            stalls.append(loop.time() - last - 0.005)
+            resident.append(_rss_now())
+            last = loop.time()
+
+    baseline = _rss_now()
+    beating = asyncio.create_task(heartbeat())
+    try:
+        await room.poll()
+    finally:
+        done.set()
+        await beating
+    assert all(served[name].hits == 2 for name in names)
+    for name in names:
+        source = await source_row(room, hostile.url(name))
+        assert source.last_error == "refused: the feed declares XML entities", name
+    assert GSOMIA_HOSTILE not in " ".join(titles(room))
+    assert max(stalls) < 0.1, f"the event loop was blocked for {max(stalls) * 1000:.0f} ms"
+    growth = max(resident) - baseline
+    assert growth < 100 * 2**20, f"memory grew by {growth / 2**20:.0f} MB"
