@@ -49,7 +49,7 @@ from config.tracker import load_tracker
 from news.http import feed_client
 from runtime.startup import prepare_database
 from services.context import Services
-from services.news import CONCURRENCY, Delivery, NewsPoller, Outgoing, Sent
+from services.news import CONCURRENCY, FEED_PARSER, Delivery, NewsPoller, Outgoing, Sent
 from storage.engine import create_engine, session_factory, writing
 from storage.models import GuildSettings, NewsEntry, NewsPost, NewsSource
 from storage.queries import news as store
@@ -311,6 +311,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def child_peak_rss_mb(pid: int) -> float:
+    """Peak RSS of a live child process (the feed parser), from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 async def bare_fetches(
     http: httpx.AsyncClient, urls: list[str], etags: dict[str, str] | None
 ) -> tuple[float, dict[str, str]]:
@@ -475,6 +483,8 @@ async def main(
                 clock_now[0] += timedelta(seconds=POLL_SECONDS + 1)
                 quiet = await run_cycle(poller, http, base)
                 total_stored = await count(services, NewsEntry)
+                parser_pid, _, _ = await FEED_PARSER.limits()
+                parser_peak = child_peak_rss_mb(parser_pid)
             peak = peak_rss_mb()
             await engine.dispose()
         finally:
@@ -517,6 +527,7 @@ async def main(
     print(row(f"second cycle (+{NEW_PER_FEED}/feed)", second.seconds, bare_full, "s", None))
     print(row("all-304 cycle", quiet.seconds, bare_304, "s", QUIET_TARGET))
     print(row("peak RSS", peak, rss_before, "MB", RSS_TARGET))
+    print(f"{'parser process peak RSS':24}{parser_peak:7.0f} MB   (a child, capped at 1 GiB)")
     print("(baselines: the same fetches made bare; for RSS, the peak before the first cycle)")
     for name, c in cycles(first, second, quiet):
         print(

@@ -97,11 +97,11 @@ Warner = Callable[[int, int, NewsSource], Awaitable[None]]
 
 
 # Parsing runs in a child process (news/parser_process.py), one feed after another.
-_PARSER = FeedParser()
+FEED_PARSER = FeedParser()
 
 
 async def parse_off_loop(body: bytes, *, source_url: str, now: datetime) -> ParsedFeed:
-    return await _PARSER.parse(body, source_url=source_url, now=now)
+    return await FEED_PARSER.parse(body, source_url=source_url, now=now)
 
 
 def backoff(interval: float, failures: int) -> timedelta:
