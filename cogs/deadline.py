@@ -7,6 +7,7 @@ from discord import Interaction, app_commands
 from discord.ext import commands
 
 from cogs.common import bot_of, item_autocomplete
+from discordbot.after import Followup
 from discordbot.bot import MotionwatchBot
 from discordbot.language import language_of
 from discordbot.permissions import require
@@ -63,20 +64,20 @@ class DeadlineCog(commands.Cog):
             when=when,
             now=bot.now(),
         )
-        await bot.reminders.replan()
         language = await language_of(interaction)
-        await interaction.response.send_message(
-            t(
-                language,
-                "deadline_cmd.added",
-                id=created.id,
-                title=created.title,
-                item=spec.name(language),
-                at=moment_text(created.due_at),
-            ),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        async with bot.after.replying(Followup(replan=True)):
+            await interaction.response.send_message(
+                t(
+                    language,
+                    "deadline_cmd.added",
+                    id=created.id,
+                    title=created.title,
+                    item=spec.name(language),
+                    at=moment_text(created.due_at),
+                ),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
 
     @deadline.command(
         name=L("cmd.deadline_remove.name"), description=L("cmd.deadline_remove.description")
@@ -95,19 +96,19 @@ class DeadlineCog(commands.Cog):
             actor_id=interaction.user.id,
             deadline_id=deadline_id,
         )
-        await bot.reminders.replan()
         language = await language_of(interaction)
-        await interaction.response.send_message(
-            t(
-                language,
-                "deadline_cmd.removed",
-                id=removed.id,
-                title=removed.title,
-                item=spec.name(language),
-            ),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        async with bot.after.replying(Followup(replan=True)):
+            await interaction.response.send_message(
+                t(
+                    language,
+                    "deadline_cmd.removed",
+                    id=removed.id,
+                    title=removed.title,
+                    item=spec.name(language),
+                ),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
 
 
 async def setup(bot: MotionwatchBot) -> None:

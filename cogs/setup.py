@@ -8,6 +8,7 @@ from discord.app_commands import Choice
 from discord.ext import commands
 
 from cogs.common import bot_of
+from discordbot.after import Followup
 from discordbot.bot import MotionwatchBot
 from discordbot.language import language_of
 from discordbot.permissions import require
@@ -35,16 +36,19 @@ class SetupCog(commands.Cog):
     def __init__(self, bot: MotionwatchBot) -> None:
         self.bot = bot
 
-    async def _done(self, interaction: Interaction, key: str, **values: object) -> None:
+    async def _done(
+        self, interaction: Interaction, key: str, *, replan: bool = False, **values: object
+    ) -> None:
+        """``replan``: the change can move reminders (their channel, the offsets)."""
         assert interaction.guild_id is not None
         bot = bot_of(interaction)
-        bot.guild_settings.forget(interaction.guild_id)
-        await bot.reminders.replan()
+        # guild_setup's write already forgot the cached settings when it committed.
         # After the change, so that /setup language answers in the new language.
         language = await language_of(interaction)
-        await interaction.response.send_message(
-            t(language, key, **values), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        async with bot.after.replying(Followup(replan=replan)):
+            await interaction.response.send_message(
+                t(language, key, **values), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
 
     @setup_group.command(
         name=L("cmd.setup_channel.name"), description=L("cmd.setup_channel.description")
@@ -66,7 +70,12 @@ class SetupCog(commands.Cog):
             purpose=purpose.value,
             channel_id=channel.id,
         )
-        await self._done(interaction, f"setup.channel_{purpose.value}", channel=channel.mention)
+        await self._done(
+            interaction,
+            f"setup.channel_{purpose.value}",
+            replan=purpose.value == "reminders",
+            channel=channel.mention,
+        )
 
     @setup_group.command(name=L("cmd.setup_role.name"), description=L("cmd.setup_role.description"))
     @app_commands.rename(purpose=L("opt.purpose.name"), role=L("opt.role.name"))
@@ -100,7 +109,9 @@ class SetupCog(commands.Cog):
             actor_id=interaction.user.id,
             offsets=offsets,
         )
-        await self._done(interaction, "setup.reminders", offsets=format_offsets(parsed))
+        await self._done(
+            interaction, "setup.reminders", replan=True, offsets=format_offsets(parsed)
+        )
 
     @setup_group.command(
         name=L("cmd.setup_language.name"), description=L("cmd.setup_language.description")

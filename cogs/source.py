@@ -15,12 +15,9 @@ from discordbot.translator import L
 from i18n import t
 from render.common import COLOURS, Reply, clip, stamp
 from services import validation as check
-from services.errors import UserError
-from services.news import add_source
+from services.news import add_source, remove_source
 from services.permissions import Level
-from storage.engine import writing
-from storage.models import GuildSource, NewsSource
-from storage.queries.audit import record_audit
+from storage.models import NewsSource
 from storage.queries.news import sources_for
 
 
@@ -76,26 +73,13 @@ class SourceCog(commands.Cog):
         bot = bot_of(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None
-        source_id = check.row_id("source_id", source_id)
-        async with writing(bot.services.sessions) as session:
-            source = await session.get(NewsSource, source_id)
-            link = await session.get(GuildSource, (guild_id, source_id))
-            if source is not None and source.from_config:
-                raise UserError("invalid.source_configured", id=source_id)
-            if source is None or link is None:
-                raise UserError("invalid.source_unknown", id=source_id)
-            await session.delete(link)
-            await record_audit(
-                session,
-                guild_id=guild_id,
-                actor_id=interaction.user.id,
-                action="source.remove",
-                target_type="source",
-                target_id=str(source_id),
-                before={"url": source.url, "name": source.name},
-                after=None,
-            )
-            await session.commit()
+        source = await remove_source(
+            bot.services,
+            guild_id=guild_id,
+            actor_id=interaction.user.id,
+            source_id=source_id,
+            now=bot.now(),
+        )
         language = await language_of(interaction)
         await interaction.response.send_message(
             t(language, "news.source_removed", id=source_id, name=source.name),

@@ -7,7 +7,7 @@ from discord import Interaction, app_commands
 from discord.ext import commands
 
 from cogs.common import bot_of, item_autocomplete
-from discordbot.announce import announce_change
+from discordbot.after import Followup
 from discordbot.bot import MotionwatchBot
 from discordbot.language import language_of
 from discordbot.permissions import require
@@ -45,19 +45,20 @@ async def stage_autocomplete(
 
 
 async def _report(interaction: Interaction, change: Change, key: str) -> None:
+    """The reply first; the re-plan and the announcement follow it (discordbot/after.py)."""
     bot = bot_of(interaction)
     language = await language_of(interaction)
     assert interaction.guild is not None
-    # A stage change may move deadlines: their reminders are planned again.
-    await bot.reminders.replan()
-    announced = await announce_change(bot, interaction.guild, change)
+    settings = await bot.guild_settings.get(interaction.guild.id)
     text = t(language, key, id=change.event.id, item=change.spec.name(language))
-    if not announced:
+    if settings is None or settings.updates_channel_id is None:
         text += "\n" + t(language, "update.not_announced")
     kwargs = send_kwargs(render_change(language, change))
-    await interaction.response.send_message(
-        text, embeds=kwargs["embeds"], ephemeral=True, allowed_mentions=NO_MENTIONS
-    )
+    # A stage change may move deadlines: their reminders are planned again.
+    async with bot.after.replying(Followup(replan=True, announce=(interaction.guild, change))):
+        await interaction.response.send_message(
+            text, embeds=kwargs["embeds"], ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
 
 class UpdateCog(commands.Cog):

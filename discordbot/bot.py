@@ -17,6 +17,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from discordbot.after import AfterChanges
 from discordbot.errors import on_app_command_error
 from discordbot.news import NewsButton, edit_news, post_news, warn_disabled
 from discordbot.reminders import post_reminder
@@ -24,7 +25,6 @@ from discordbot.sync import sync_if_changed
 from discordbot.translator import CatalogTranslator
 from runtime.startup import prepare_database
 from services.context import Services
-from services.guilds import GuildSettingsCache
 from services.news import NewsPoller
 from services.reminders import Reminders
 
@@ -84,7 +84,7 @@ class MotionwatchBot(commands.Bot):
             **options,
         )
         self.services = services
-        self.guild_settings = GuildSettingsCache(services.sessions)
+        self.guild_settings = services.guild_settings
         self.started_monotonic = time.monotonic()
         self.synced: list[str] = []
         self._running: set[asyncio.Task[Any]] = set()
@@ -94,6 +94,7 @@ class MotionwatchBot(commands.Bot):
             edit=lambda out: edit_news(self, out),
             warn=lambda guild, channel, source: warn_disabled(self, guild, channel, source),
         )
+        self.after = AfterChanges(self)
         self.reminders = Reminders(
             services,
             lambda due, late: post_reminder(self, due, late),
@@ -136,6 +137,9 @@ class MotionwatchBot(commands.Bot):
         self.add_dynamic_items(NewsButton)
         # Stories stored but not posted before a stop or a crash (resent with their nonce).
         await self.news.deliver(after_crash=True)
+        if services.changes is not None:
+            # Other processes' writes reach this one's caches from here on (SPEC §6).
+            await services.changes.start()
         scheduler = services.scheduler
         scheduler.add_job(
             self._scheduled(self.news.poll_due),
@@ -193,8 +197,13 @@ class MotionwatchBot(commands.Bot):
                 await asyncio.wait(set(self._running), timeout=JOB_GRACE_SECONDS)
             scheduler.shutdown(wait=False)
         try:
-            # Stories the last poll stored go out now, or stay pending for the next start.
-            await asyncio.wait_for(self.news.drain(), JOB_GRACE_SECONDS)
+            # Stories the last poll stored go out now, or stay pending for the next start;
+            # what follows a change (a re-plan, an announcement) finishes too.
+            await asyncio.wait_for(
+                asyncio.gather(self.news.drain(), self.after.drain()), JOB_GRACE_SECONDS
+            )
         except TimeoutError:
-            log.warning("stopping with news still to post; they are posted at the next start")
+            log.warning("stopping with work unfinished; news posts wait for the next start")
+        if self.services.changes is not None:
+            await self.services.changes.stop()
         await super().close()

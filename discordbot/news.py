@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 import aiohttp
 import discord
 
+from discordbot.after import Followup
 from discordbot.errors import on_component_error, tell
 from discordbot.permissions import NotAllowed, ensure
 from discordbot.replies import NO_MENTIONS, send_kwargs
@@ -177,4 +178,9 @@ class NewsButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON
         reply = render_news(
             language, post, review.entry, _items(bot, list(review.items)), note=note
         )
-        await interaction.response.edit_message(**send_kwargs(reply), view=None)
+        followup = Followup()
+        if review.change is not None and interaction.guild is not None:
+            # Announced and planned like any moderator's update.
+            followup = Followup(replan=True, announce=(interaction.guild, review.change))
+        async with bot.after.replying(followup):
+            await interaction.response.edit_message(**send_kwargs(reply), view=None)

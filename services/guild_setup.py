@@ -8,7 +8,8 @@ from services import validation as check
 from services.context import Services
 from services.errors import UserError
 from storage.engine import writing
-from storage.models import GuildSettings, utcnow
+from storage.models import GuildSettings
+from storage.notify import Scope
 from storage.queries.audit import record_audit
 from storage.queries.guilds import settings_for_update
 from tracker.offsets import OffsetError, format_offsets, parse_offsets
@@ -37,7 +38,7 @@ async def _change(
         row = await settings_for_update(session, guild_id=guild_id)
         before = _public(row)
         setattr(row, column, value)
-        row.updated_at = utcnow()
+        row.updated_at = now = services.clock()
         session.add(row)
         await record_audit(
             session,
@@ -48,7 +49,9 @@ async def _change(
             target_id=str(guild_id),
             before=before,
             after=_public(row),
+            at=now,
         )
+        await services.changed(session, Scope.settings(guild_id))
         await session.commit()
     return row
 

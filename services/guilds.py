@@ -1,23 +1,54 @@
-"""A guild's settings, read through a small cache (they are read on every command)."""
+"""A guild's settings, read through a small cache (they are read on every command).
+
+A write through this process forgets the guild's entry when it commits
+(``Services.changed``); another process's write arrives as a PostgreSQL
+notification (storage/notify.py) and does the same. Entries also expire after
+``ttl`` seconds: the only bound on SQLite, and a safety net on PostgreSQL.
+"""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 from storage.engine import SessionFactory
 from storage.models import GuildSettings
 
 
 class GuildSettingsCache:
-    """Settings rows by guild id; a write elsewhere must call ``forget``."""
+    """Settings rows by guild id, each kept at most ``ttl`` seconds."""
 
-    def __init__(self, sessions: SessionFactory) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sessions = sessions
-        self._rows: dict[int, GuildSettings | None] = {}
+        self.ttl = ttl
+        self._clock = clock
+        self._rows: dict[int, tuple[float, GuildSettings | None]] = {}
+        # Bumped by every forget: a read that began before one must not be cached,
+        # since it may have seen the rows from before the change that caused it.
+        self._generation = 0
 
     async def get(self, guild_id: int) -> GuildSettings | None:
-        if guild_id not in self._rows:
-            async with self._sessions() as session:
-                self._rows[guild_id] = await session.get(GuildSettings, guild_id)
-        return self._rows[guild_id]
+        cached = self._rows.get(guild_id)
+        if cached is not None and self._clock() - cached[0] < self.ttl:
+            return cached[1]
+        # Freshness counts from before the read: the row is at least this recent.
+        stamp, generation = self._clock(), self._generation
+        async with self._sessions() as session:
+            row = await session.get(GuildSettings, guild_id)
+        if generation == self._generation:
+            self._rows[guild_id] = (stamp, row)
+        return row
 
     def forget(self, guild_id: int) -> None:
+        self._generation += 1
         self._rows.pop(guild_id, None)
+
+    def forget_all(self) -> None:
+        self._generation += 1
+        self._rows.clear()

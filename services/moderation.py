@@ -16,7 +16,8 @@ from services import validation as check
 from services.context import Services
 from services.errors import UserError
 from storage.engine import writing
-from storage.models import CustomDeadline, TimelineEvent, utcnow
+from storage.models import CustomDeadline, TimelineEvent
+from storage.notify import Scope
 from storage.queries.audit import record_audit
 from storage.queries.events import get_event, list_events, save_revision, snapshot, to_fact
 from tracker.items import ItemSpec
@@ -112,7 +113,9 @@ async def add_update(
     source_url: str | None,
     source_name: str | None,
     now: datetime,
+    news_entry_id: int | None = None,
 ) -> Change:
+    """``news_entry_id``: the news story the event was added from, if any."""
     summary = check.text("summary", summary, check.SUMMARY_LIMIT, multiline=True)
     stage = check.stage("stage", stage, item.rules.stages)
     occurred_at, precision = (
@@ -138,6 +141,8 @@ async def add_update(
             source_name=source_name,
             source_url=source_url,
             recorded_by=actor_id,
+            recorded_at=now,
+            news_entry_id=news_entry_id,
         )
         session.add(event)
         await session.flush()
@@ -150,9 +155,10 @@ async def add_update(
             target_id=str(event.id),
             before=None,
             after=snapshot(event),
+            at=now,
         )
+        await services.changed(session, Scope.item(item_id, guild_id))
         await session.commit()
-    services.reads.invalidate(item_id)
     return Change(
         "added",
         item,
@@ -228,12 +234,12 @@ async def edit_update(
         )
         if not changed:
             raise UserError("invalid.nothing_changed", id=event_id)
-        await save_revision(session, event=event, edited_by=actor_id)
+        await save_revision(session, event=event, edited_by=actor_id, edited_at=now)
         event.summary_en, event.stage = new_summary, new_stage
         event.occurred_at, event.precision = new_at, str(new_precision)
         event.source_url = new_url
         event.revision += 1
-        event.updated_at, event.updated_by = utcnow(), actor_id
+        event.updated_at, event.updated_by = now, actor_id
         session.add(event)
         await record_audit(
             session,
@@ -244,9 +250,10 @@ async def edit_update(
             target_id=str(event.id),
             before=before_snapshot,
             after=snapshot(event),
+            at=now,
         )
+        await services.changed(session, Scope.item(event.item_id, guild_id))
         await session.commit()
-    services.reads.invalidate(event.item_id)
     return Change(
         "edited",
         spec,
@@ -272,7 +279,7 @@ async def remove_update(
         others = [f for f, e in zip(facts, events, strict=True) if e.id != event.id]
         _validate_history(spec, others)
         before_snapshot = snapshot(event)
-        event.deleted_at, event.deleted_by, event.delete_reason = utcnow(), actor_id, reason
+        event.deleted_at, event.deleted_by, event.delete_reason = now, actor_id, reason
         session.add(event)
         after = snapshot(event) | {"reason": reason}
         await record_audit(
@@ -284,9 +291,10 @@ async def remove_update(
             target_id=str(event.id),
             before=before_snapshot,
             after=after,
+            at=now,
         )
+        await services.changed(session, Scope.item(event.item_id, guild_id))
         await session.commit()
-    services.reads.invalidate(event.item_id)
     return Change(
         "removed", spec, event, actor_id, spec.assess(facts, now), spec.assess(others, now)
     )
@@ -313,6 +321,8 @@ async def add_deadline(
             title=title,
             due_at=due_at,
             created_by=actor_id,
+            # When it became known, on the bot's clock: reminders due before it are not owed.
+            created_at=now,
         )
         session.add(deadline)
         await session.flush()
@@ -325,7 +335,11 @@ async def add_deadline(
             target_id=str(deadline.id),
             before=None,
             after={"item": item.key, "title": title, "due_at": due_at.isoformat()},
+            at=now,
         )
+        # /deadlines reads custom deadlines afresh; the change still goes out, to say
+        # that this guild's deadlines of the item changed.
+        await services.changed(session, Scope.item(deadline.item_id, guild_id))
         await session.commit()
     return deadline
 
@@ -334,12 +348,13 @@ async def remove_deadline(
     services: Services, *, guild_id: int, actor_id: int, deadline_id: int
 ) -> tuple[CustomDeadline, ItemSpec]:
     deadline_id = check.row_id("deadline_id", deadline_id)
+    now = services.clock()
     async with writing(services.sessions) as session:
         deadline = await session.get(CustomDeadline, deadline_id)
         if deadline is None or deadline.guild_id != guild_id or deadline.deleted_at is not None:
             raise UserError("invalid.deadline_unknown", field="deadline_id", id=deadline_id)
         before = {"title": deadline.title, "due_at": deadline.due_at.isoformat(), "deleted": False}
-        deadline.deleted_at, deadline.deleted_by = utcnow(), actor_id
+        deadline.deleted_at, deadline.deleted_by = now, actor_id
         session.add(deadline)
         await record_audit(
             session,
@@ -350,6 +365,8 @@ async def remove_deadline(
             target_id=str(deadline_id),
             before=before,
             after=before | {"deleted": True},
+            at=now,
         )
+        await services.changed(session, Scope.item(deadline.item_id, guild_id))
         await session.commit()
     return deadline, _item_by_id(services, deadline.item_id)

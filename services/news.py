@@ -512,6 +512,7 @@ async def add_source(
             target_id=str(source.id),
             before={"enabled": False, "last_error": source.last_error} if reenabled else None,
             after={"url": url, "name": source.name},
+            at=poller.now(),
         )
         await session.commit()
     if idle:
@@ -519,6 +520,34 @@ async def add_source(
             source, result.etag, result.last_modified, list(parsed.entries), record_only=True
         )
     return Added(source, len(parsed.entries), matching, reenabled)
+
+
+async def remove_source(
+    services: Services, *, guild_id: int, actor_id: int, source_id: int, now: datetime
+) -> NewsSource:
+    """/source remove: this guild stops following one of its own sources (audited)."""
+    source_id = check.row_id("source_id", source_id)
+    async with writing(services.sessions) as session:
+        source = await session.get(NewsSource, source_id)
+        if source is not None and source.from_config:
+            raise UserError("invalid.source_configured", id=source_id)
+        if source is None or not await store.unfollow(
+            session, guild_id=guild_id, source_id=source_id
+        ):
+            raise UserError("invalid.source_unknown", id=source_id)
+        await record_audit(
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="source.remove",
+            target_type="source",
+            target_id=str(source_id),
+            before={"url": source.url, "name": source.name},
+            after=None,
+            at=now,
+        )
+        await session.commit()
+    return source
 
 
 def _host(url: str) -> str:

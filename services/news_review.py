@@ -16,11 +16,12 @@ from news.match import Matcher
 from services import validation as check
 from services.context import Services
 from services.errors import UserError
-from services.moderation import add_update
+from services.moderation import Change, add_update
 from services.news import STALE_CLAIM
 from storage.engine import writing
 from storage.models import NewsEntry, NewsPost, NewsSource
 from storage.queries import news as store
+from storage.queries.audit import record_audit
 from tracker.lookup import resolve_item
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class Review:
     source: NewsSource | None = None
     items: tuple[str, ...] = ()
     event_id: int | None = None
+    # For an add: the change, to announce like any moderator's update.
+    change: Change | None = None
 
 
 async def review_story(
@@ -79,6 +82,19 @@ async def review_story(
             now=now,
             stale_before=now - STALE_CLAIM,
         )
+        if claimed and action == "drop":
+            # A dismissal hides a story from the review queue: who did it is kept.
+            await record_audit(
+                session,
+                guild_id=guild_id,
+                actor_id=actor_id,
+                action="news.dismiss",
+                target_type="news_post",
+                target_id=str(post_id),
+                before={"state": post.state},
+                after={"state": "dismissed", "title": entry.title, "url": entry.url},
+                at=now,
+            )
         await session.commit()
     if not claimed:
         async with services.sessions() as session:
@@ -102,13 +118,14 @@ async def review_story(
             source_url=entry.url,
             source_name=source.name,
             now=now,
+            news_entry_id=entry.id,
         )
     except BaseException:
         # The story could not be added (the member is told why): the post is open again.
         await _set(services, post_id, state="posted", handled_by=None, handled_at=None)
         raise
     await _set(services, post_id, state="added", event_id=change.event.id)
-    return Review("done", post, entry, source, items, change.event.id)
+    return Review("done", post, entry, source, items, change.event.id, change)
 
 
 async def _set(services: Services, post_id: int, **values: object) -> None:

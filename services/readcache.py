@@ -4,9 +4,10 @@ A /status or /timeline answer is a pure function of an item's events and the
 time, and events change only when someone records one. Reading them from the
 database on every interaction costs several round trips, where Discord gives
 three seconds and members expect an instant answer; so the last read is kept
-here until a write through this process invalidates it. Entries also expire
-after ``ttl`` seconds, which bounds how long a write made by another process
-sharing the database can go unseen.
+here until a write invalidates it: a write through this process when it commits
+(``Services.changed``), another process's through a PostgreSQL notification
+(storage/notify.py). Entries also expire after ``ttl`` seconds: the only bound
+on SQLite, where there are no notifications, and a safety net on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class ReadCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessions = sessions
-        self._ttl = ttl
+        self.ttl = ttl
         self._max_pages = max_pages
         self._clock = clock
         self._status: dict[Scope, tuple[float, StatusInputs]] = {}
@@ -53,9 +54,12 @@ class ReadCache:
         self._memo: OrderedDict[tuple[Hashable, ...], tuple[float, object]] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        # Bumped by every invalidation: a read that began before one is returned but not
+        # kept, since it may have seen the rows from before the change that caused it.
+        self._generation = 0
 
     def _fresh(self, stamp: float) -> bool:
-        return self._clock() - stamp < self._ttl
+        return self._clock() - stamp < self.ttl
 
     async def status_inputs(self, *, item_id: int, guild_id: int | None) -> StatusInputs:
         scope = (item_id, guild_id)
@@ -64,6 +68,7 @@ class ReadCache:
             self.hits += 1
             return cached[1]
         self.misses += 1
+        stamp, generation = self._clock(), self._generation
         async with self._sessions() as session:
             staged = await stage_events(session, item_id=item_id, guild_id=guild_id)
             inputs = StatusInputs(
@@ -71,7 +76,8 @@ class ReadCache:
                 latest=await latest_event(session, item_id=item_id, guild_id=guild_id),
                 count=await count_events(session, item_id=item_id, guild_id=guild_id),
             )
-        self._status[scope] = (self._clock(), inputs)
+        if generation == self._generation:
+            self._status[scope] = (stamp, inputs)
         return inputs
 
     async def page(
@@ -84,13 +90,16 @@ class ReadCache:
             self._pages.move_to_end(key)
             return cached[1]
         self.misses += 1
+        stamp, generation = self._clock(), self._generation
         async with self._sessions() as session:
             events = tuple(
                 await page_events(
                     session, item_id=item_id, guild_id=guild_id, page=page, per_page=per_page
                 )
             )
-        self._pages[key] = (self._clock(), events)
+        if generation != self._generation:
+            return events
+        self._pages[key] = (stamp, events)
         while len(self._pages) > self._max_pages:
             self._pages.popitem(last=False)
         return events
@@ -111,7 +120,7 @@ class ReadCache:
         return reading
 
     def recall(self, key: tuple[Hashable, ...]) -> object | None:
-        """A derived value remembered under ``key``; ``key[0]`` must be the item id."""
+        """A derived value remembered under ``key``: ``(item id, guild id or None, ...)``."""
         cached = self._memo.get(key)
         if cached and self._fresh(cached[0]):
             self.hits += 1
@@ -119,24 +128,43 @@ class ReadCache:
             return cached[1]
         return None
 
-    def remember(self, key: tuple[Hashable, ...], value: object) -> None:
+    @property
+    def generation(self) -> int:
+        """Changes with every invalidation; see ``remember``."""
+        return self._generation
+
+    def remember(
+        self, key: tuple[Hashable, ...], value: object, *, generation: int | None = None
+    ) -> None:
+        """Keep ``value``, unless invalidated since ``generation`` (taken before reading it)."""
+        if generation is not None and generation != self._generation:
+            return
         self._memo[key] = (self._clock(), value)
         while len(self._memo) > self._max_pages:
             self._memo.popitem(last=False)
 
-    def invalidate(self, item_id: int | None = None) -> None:
-        """Forget what was read of ``item_id`` (every item when None), in every guild's scope."""
+    def invalidate(self, item_id: int | None = None, *, guild_id: int | None = None) -> None:
+        """Forget what was read of ``item_id`` (every item when None).
+
+        With ``guild_id``, only that guild's reads (its own events changed); without,
+        every guild's (the shared history, which every guild reads, changed).
+        """
+        self._generation += 1
         if item_id is None:
             self._status.clear()
             self._pages.clear()
             self._assessments.clear()
             self._memo.clear()
             return
-        for scope in [s for s in self._status if s[0] == item_id]:
+
+        def hit(scope: Scope) -> bool:
+            return scope[0] == item_id and (guild_id is None or scope[1] == guild_id)
+
+        for scope in [s for s in self._status if hit(s)]:
             del self._status[scope]
-        for scope in [s for s in self._assessments if s[0] == item_id]:
+        for scope in [s for s in self._assessments if hit(s)]:
             del self._assessments[scope]
-        for key in [k for k in self._pages if k[0][0] == item_id]:
+        for key in [k for k in self._pages if hit(k[0])]:
             del self._pages[key]
-        for memo in [k for k in self._memo if k[0] == item_id]:
+        for memo in [k for k in self._memo if k[0] == item_id and guild_id in (None, k[1])]:
             del self._memo[memo]

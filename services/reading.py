@@ -92,15 +92,16 @@ async def timeline_reply(
 ) -> Reply:
     """A rendered timeline page; it depends on no clock, so it is kept until the item changes."""
     item_id = services.item_ids[item.key]
-    key = (item_id, "timeline", guild_id, page, language, clamp)
+    key = (item_id, guild_id, "timeline", page, language, clamp)
     cached = services.reads.recall(key)
     if isinstance(cached, Reply):
         return cached
+    generation = services.reads.generation
     events, total, shown = await timeline_page(
         services, guild_id=guild_id, item=item, page=page, clamp=clamp
     )
     reply = render_timeline(language, item, events, page=shown, total=total)
-    services.reads.remember(key, reply)
+    services.reads.remember(key, reply, generation=generation)
     return reply
 
 

@@ -14,16 +14,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Integer, cast, func
-from sqlalchemy import select as sa_select
-from sqlmodel import col, select
 
 from services.context import Services
 from services.reading import statuses
 from storage.engine import writing
-from storage.models import CustomDeadline, GuildSettings, TimelineEvent
 from storage.queries import reminders as store
 from storage.queries.state import advance_state, get_state
 from tracker.offsets import DEFAULT_OFFSETS, OffsetError, parse_offsets
@@ -45,14 +39,6 @@ Sender = Callable[[Due, bool], Awaitable[int | None]]
 LAST_SWEEP = "reminders:last-sweep"
 
 
-def _epoch_seconds(dialect: str) -> Callable[[Any], Any]:
-    """A column as whole POSIX seconds, computed by the database (no datetime per row)."""
-    if dialect == "postgresql":
-        return lambda column: func.floor(func.extract("epoch", column))
-    # SQLite stores the naive UTC text that UTCDateTime writes.
-    return lambda column: cast(func.strftime("%s", column), Integer)
-
-
 def _stamp(moment: datetime) -> str:
     # One fixed-width UTC format, so that stamps compare correctly as text.
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
@@ -67,50 +53,21 @@ class Reminders:
         self.posted = 0
         # When each computed deadline became known (also kept in the store).
         self._known: dict[tuple[int, str, datetime], datetime] = {}
+        # Re-plans may overlap (a change's, the periodic one): each is numbered when it
+        # starts reading, and a plan is installed only if no later-started one was.
+        self._started = 0
+        self._installed = 0
 
     def now(self) -> datetime:
         return self.services.clock()
 
     async def replan(self) -> ReminderPlan:
+        self._started += 1
+        number = self._started
         services, now = self.services, self.now()
         async with services.sessions() as session:
-            # Plain column reads: at 10,000 guilds, ORM objects would cost seconds.
-            guilds = (
-                await session.exec(
-                    select(GuildSettings.guild_id, GuildSettings.reminder_offsets).where(
-                        col(GuildSettings.reminders_channel_id).is_not(None)
-                    )
-                )
-            ).all()
-            own = set(
-                (
-                    await session.exec(
-                        select(TimelineEvent.guild_id)
-                        .distinct()
-                        .where(
-                            col(TimelineEvent.guild_id).is_not(None),
-                            col(TimelineEvent.stage).is_not(None),
-                            col(TimelineEvent.deleted_at).is_(None),
-                        )
-                    )
-                ).all()
-            )
-            conn = await session.connection()
-            epoch = _epoch_seconds(conn.dialect.name)
-            customs = (
-                await conn.execute(
-                    sa_select(
-                        col(CustomDeadline.id),
-                        col(CustomDeadline.guild_id),
-                        col(CustomDeadline.item_id),
-                        col(CustomDeadline.title),
-                        epoch(col(CustomDeadline.due_at)),
-                        epoch(col(CustomDeadline.created_at)),
-                    ).where(
-                        col(CustomDeadline.deleted_at).is_(None), col(CustomDeadline.due_at) > now
-                    )
-                )
-            ).all()
+            inputs = await store.plan_inputs(session, now=now)
+        guilds, own, customs = inputs.guilds, inputs.own, inputs.customs
         keys = {v: k for k, v in services.item_ids.items()}
         targets: list[Target] = []
 
@@ -159,7 +116,12 @@ class Reminders:
             )
         known = {d: self._known[d] for d in computed_ids}
         # Seconds of CPU at 10,000 guilds: built in a thread, so the event loop keeps answering.
-        self.plan = await asyncio.to_thread(ReminderPlan, targets, schedules, known, columns)
+        plan = await asyncio.to_thread(ReminderPlan, targets, schedules, known, columns)
+        if number < self._installed:
+            # Read before a change that a later re-plan has already seen: it must not win.
+            log.debug("discarded re-plan %d: re-plan %d is newer", number, self._installed)
+            return self.plan
+        self.plan, self._installed = plan, number
         log.info("planned %d reminders for %d guilds", len(self.plan), len(schedules))
         return self.plan
 

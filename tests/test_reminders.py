@@ -87,6 +87,8 @@ async def _configure(place: Place, offsets: str) -> None:
 
 
 async def _at(bot: MotionwatchBot, clock: Clock, moment: datetime) -> int:
+    # What the commands before left to do after their reply (the re-plan) is done first.
+    await bot.after.drain()
     clock.set(moment)
     return await bot.reminders.sweep()
 

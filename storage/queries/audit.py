@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import AuditLog
+from storage.models import AuditLog, utcnow
 
 
 async def record_audit(
@@ -17,7 +18,9 @@ async def record_audit(
     target_id: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
+    at: datetime | None = None,
 ) -> AuditLog:
+    """``at``: the bot's clock; the wall clock when a caller has none."""
     entry = AuditLog(
         guild_id=guild_id,
         actor_id=actor_id,
@@ -26,6 +29,7 @@ async def record_audit(
         target_id=target_id,
         before=before,
         after=after,
+        at=at or utcnow(),
     )
     session.add(entry)
     return entry

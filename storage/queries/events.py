@@ -149,7 +149,9 @@ def snapshot(event: TimelineEvent) -> dict[str, object]:
     }
 
 
-async def save_revision(session: AsyncSession, *, event: TimelineEvent, edited_by: int) -> None:
+async def save_revision(
+    session: AsyncSession, *, event: TimelineEvent, edited_by: int, edited_at: datetime
+) -> None:
     """Keep the event as it is now, before an edit changes it."""
     assert event.id is not None
     session.add(
@@ -164,5 +166,6 @@ async def save_revision(session: AsyncSession, *, event: TimelineEvent, edited_b
             source_name=event.source_name,
             source_url=event.source_url,
             edited_by=edited_by,
+            edited_at=edited_at,
         )
     )

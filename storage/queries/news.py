@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, not_, or_
-from sqlmodel import col, select, update
+from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import GuildSettings, GuildSource, NewsEntry, NewsPost, NewsSource
@@ -262,6 +262,16 @@ async def ensure_guild_source(session: AsyncSession, *, url: str, name: str) -> 
     await insert_ignoring_conflicts(
         session, table=table_of(NewsSource), rows=rows, conflict=["url"]
     )
+
+
+async def unfollow(session: AsyncSession, *, guild_id: int, source_id: int) -> bool:
+    """The guild stops following the source; False when it did not follow it."""
+    result = await session.exec(
+        delete(GuildSource).where(
+            col(GuildSource.guild_id) == guild_id, col(GuildSource.source_id) == source_id
+        )
+    )
+    return bool(result.rowcount)
 
 
 async def source_by_url(session: AsyncSession, *, url: str) -> NewsSource | None:

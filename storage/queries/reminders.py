@@ -1,14 +1,23 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Integer, cast, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import SessionFactory, writing
-from storage.models import KnownDeadline, ReminderDelivery
+from storage.models import (
+    CustomDeadline,
+    GuildSettings,
+    KnownDeadline,
+    ReminderDelivery,
+    TimelineEvent,
+)
 from storage.queries._insert import insert_ignoring_conflicts, insert_or_skip, table_of
 
 DeadlineId = tuple[int, str, datetime]  # (scope, key, at)
@@ -135,3 +144,65 @@ async def unfinished(session: AsyncSession) -> Sequence[ReminderDelivery]:
     """Reminders claimed but not recorded as sent: a process died between the two."""
     stmt = select(ReminderDelivery).where(col(ReminderDelivery.state) == "claimed")
     return (await session.exec(stmt.order_by(col(ReminderDelivery.due_at)))).all()
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    """What a re-plan reads: plain rows, since ORM objects cost seconds at 10,000 guilds."""
+
+    # (guild id, offsets text) of the guilds with a reminders channel.
+    guilds: Sequence[tuple[int, str]]
+    # Guilds with stage changes of their own (their computed deadlines differ).
+    own: set[int]
+    # (id, guild, item, title, due as epoch seconds, created as epoch seconds).
+    customs: Sequence[tuple[int, int, int, str, int, int]]
+
+
+def _epoch_seconds(dialect: str) -> Callable[[Any], Any]:
+    """A column as whole POSIX seconds, computed by the database (no datetime per row)."""
+    if dialect == "postgresql":
+        return lambda column: func.floor(func.extract("epoch", column))
+    # SQLite stores the naive UTC text that UTCDateTime writes.
+    return lambda column: cast(func.strftime("%s", column), Integer)
+
+
+async def plan_inputs(session: AsyncSession, *, now: datetime) -> PlanInputs:
+    guilds = (
+        await session.exec(
+            select(GuildSettings.guild_id, GuildSettings.reminder_offsets).where(
+                col(GuildSettings.reminders_channel_id).is_not(None)
+            )
+        )
+    ).all()
+    own = set(
+        (
+            await session.exec(
+                select(TimelineEvent.guild_id)
+                .distinct()
+                .where(
+                    col(TimelineEvent.guild_id).is_not(None),
+                    col(TimelineEvent.stage).is_not(None),
+                    col(TimelineEvent.deleted_at).is_(None),
+                )
+            )
+        ).all()
+    )
+    conn = await session.connection()
+    epoch = _epoch_seconds(conn.dialect.name)
+    customs = (
+        await conn.execute(
+            sa_select(
+                col(CustomDeadline.id),
+                col(CustomDeadline.guild_id),
+                col(CustomDeadline.item_id),
+                col(CustomDeadline.title),
+                epoch(col(CustomDeadline.due_at)),
+                epoch(col(CustomDeadline.created_at)),
+            ).where(col(CustomDeadline.deleted_at).is_(None), col(CustomDeadline.due_at) > now)
+        )
+    ).all()
+    return PlanInputs(
+        guilds=[(g, o) for g, o in guilds],
+        own={g for g in own if g is not None},
+        customs=[(a, b, c, d, int(e), int(f)) for a, b, c, d, e, f in customs],
+    )

@@ -1,0 +1,112 @@
+"""What follows a committed change, in one place and after the member has the answer.
+
+Every write (moderator commands, /setup, the news buttons) commits its unit of work,
+answers the interaction, and then hands the rest here: the reminders planned again
+where the change can move a deadline, and the change announced in the updates channel.
+Discord drops an interaction not answered within 3 s, and at 10,000 guilds a re-plan
+alone takes longer; so none of this may stand between a moderator and the reply, and a
+failure here is logged and tried again, never shown as a failed command (the change
+itself is stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+
+from discordbot.announce import announce_change
+from services.moderation import Change
+
+if TYPE_CHECKING:
+    from discordbot.bot import MotionwatchBot
+
+log = logging.getLogger(__name__)
+
+# Attempts of each step, and the wait before the second (doubling after it).
+ATTEMPTS = 4
+FIRST_RETRY_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """What one committed change still needs."""
+
+    replan: bool = False
+    announce: tuple[discord.Guild, Change] | None = None
+
+
+class AfterChanges:
+    def __init__(self, bot: MotionwatchBot) -> None:
+        self.bot = bot
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Replies being sent whose follow-up starts once they are out.
+        self._replying = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @asynccontextmanager
+    async def replying(self, followup: Followup) -> AsyncIterator[None]:
+        """Around the reply: the follow-up starts once the reply is out (or failed).
+
+        Counted from before the reply, so that ``drain`` also waits for a follow-up whose
+        reply a member (or a test) has already seen.
+        """
+        self._replying += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._replying -= 1
+            self.submit(followup)
+            self._update_idle()
+
+    def submit(self, followup: Followup) -> None:
+        if followup.replan or followup.announce:
+            task = asyncio.create_task(self._run(followup), name="after-change")
+            self._tasks.add(task)
+            self._idle.clear()
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._update_idle()
+
+    def _update_idle(self) -> None:
+        if not self._tasks and not self._replying:
+            self._idle.set()
+
+    async def drain(self) -> None:
+        """Until every follow-up begun so far has run (tests, and a clean stop)."""
+        await self._idle.wait()
+
+    async def _run(self, followup: Followup) -> None:
+        # The plan first: an announcement says when reminders come, which the plan decides.
+        if followup.replan:
+            await self._attempt("re-plan", self.bot.reminders.replan)
+        if followup.announce is not None:
+            guild, change = followup.announce
+
+            async def announce() -> None:
+                await announce_change(self.bot, guild, change)
+
+            await self._attempt(f"announcement of event {change.event.id}", announce)
+
+    async def _attempt(self, what: str, step: Callable[[], Awaitable[object]]) -> None:
+        delay = FIRST_RETRY_SECONDS
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                await step()
+                return
+            except Exception:
+                if attempt == ATTEMPTS:
+                    log.exception("%s failed %d times; giving up", what, attempt)
+                    return
+                log.warning("%s failed (attempt %d); trying again", what, attempt, exc_info=True)
+                await asyncio.sleep(delay)
+                delay *= 2
