@@ -32,7 +32,14 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # needs a lock, and so waits behind any open write transaction.
     cursor.execute("PRAGMA journal_mode")
     if str(cursor.fetchone()[0]).lower() != "wal":
-        cursor.execute("PRAGMA journal_mode=WAL")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception:
+            # Another process starting on the same new file switched it first and now
+            # holds a lock (switching does not wait on busy_timeout): WAL is set all the same.
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() != "wal":
+                raise
     cursor.close()
 
 
