@@ -33,8 +33,6 @@ class Change:
     actor_id: int
     before: Assessment
     after: Assessment
-    # For an edit: whether anything a reader would notice changed.
-    matters: bool = True
     changed_fields: tuple[str, ...] = field(default=())
 
     @property
@@ -261,7 +259,6 @@ async def edit_update(
         actor_id,
         spec.assess(facts, now),
         spec.assess([*others, edited], now),
-        matters=True,
         changed_fields=changed,
     )
 

@@ -110,7 +110,6 @@ class GuildSettings(SQLModel, table=True):
     ping_role_id: int | None = Field(default=None, sa_type=BigInteger)
     reminder_offsets: str = Field(default="7d,1d,1h", max_length=200)
     language: str | None = Field(default=None, max_length=8)
-    preferred_locale: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
