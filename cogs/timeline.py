@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from cogs.common import bot_of, item_autocomplete
 from discordbot.bot import MotionwatchBot
-from discordbot.errors import on_component_error
+from discordbot.errors import answer_error
 from discordbot.language import language_of
 from discordbot.replies import respond, send_kwargs
 from discordbot.translator import L
@@ -52,7 +52,7 @@ class TimelinePageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templat
         try:
             await self._turn(interaction)
         except Exception as exc:
-            await on_component_error(interaction, exc, f"timeline page {self.custom_id}")
+            await answer_error(interaction, exc, f"timeline page {self.custom_id}")
 
     async def _turn(self, interaction: Interaction) -> None:
         bot = bot_of(interaction)

@@ -40,29 +40,14 @@ async def tell(interaction: discord.Interaction, text: str) -> None:
 async def on_app_command_error(
     interaction: discord.Interaction, error: app_commands.AppCommandError
 ) -> None:
-    from discordbot.language import language_of
-
-    language = await language_of(interaction)
-    user_error = _user_error(error)
-    if user_error is not None:
-        await tell(interaction, t(language, user_error.key, **user_error.values))
-        return
-    from discordbot.permissions import NotAllowed
-
-    if isinstance(error, NotAllowed):
-        await tell(interaction, t(language, f"error.forbidden_{error.needed}"))
-        return
-    if isinstance(error, app_commands.NoPrivateMessage):
-        await tell(interaction, t(language, "error.guild_only"))
-        return
     command = interaction.command.qualified_name if interaction.command else "?"
-    log.error("command /%s failed", command, exc_info=error)
-    await tell(interaction, t(language, "error.generic"))
+    await answer_error(interaction, error, f"command /{command}")
 
 
-async def on_component_error(interaction: discord.Interaction, error: Exception, what: str) -> None:
-    """The same answer for a failing button: every click is answered, never left to time out."""
+async def answer_error(interaction: discord.Interaction, error: Exception, what: str) -> None:
+    """The one answer to a failing command or button: it is never left to time out."""
     from discordbot.language import language_of
+    from discordbot.permissions import NotAllowed
 
     try:
         language = await language_of(interaction)
@@ -71,6 +56,10 @@ async def on_component_error(interaction: discord.Interaction, error: Exception,
     user_error = _user_error(error)
     if user_error is not None:
         await tell(interaction, t(language, user_error.key, **user_error.values))
-        return
-    log.error("%s failed", what, exc_info=error)
-    await tell(interaction, t(language, "error.generic"))
+    elif isinstance(error, NotAllowed):
+        await tell(interaction, t(language, f"error.forbidden_{error.needed}"))
+    elif isinstance(error, app_commands.NoPrivateMessage):
+        await tell(interaction, t(language, "error.guild_only"))
+    else:
+        log.error("%s failed", what, exc_info=error)
+        await tell(interaction, t(language, "error.generic"))

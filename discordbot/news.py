@@ -10,7 +10,7 @@ import aiohttp
 import discord
 
 from discordbot.after import Followup
-from discordbot.errors import on_component_error, tell
+from discordbot.errors import answer_error, tell
 from discordbot.permissions import NotAllowed, ensure
 from discordbot.replies import NO_MENTIONS, send_kwargs
 from i18n import language_for, t
@@ -135,7 +135,7 @@ class NewsButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON
             language = await _language(bot, interaction.guild_id)
             await self._review(bot, interaction, language)
         except Exception as exc:
-            await on_component_error(
+            await answer_error(
                 interaction, exc, f"news button {self.action} on post {self.post_id}"
             )
 

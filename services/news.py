@@ -430,22 +430,17 @@ class NewsPoller:
                     message_id=outcome.message_id,
                     posted_at=self.now(),
                 )
-            elif isinstance(outcome, Refused) or post.attempts + 1 >= MAX_ATTEMPTS:
-                log.warning("news post %s not posted: %s", post.id, outcome.reason)
-                await store.finish_post(
-                    session,
-                    post_id=post.id,
-                    state="failed",
-                    failure=outcome.reason,
-                    attempts=post.attempts + 1,
-                )
             else:
-                # Back to pending, sent again (same nonce) by a later round.
-                log.info("news post %s will be sent again: %s", post.id, outcome.reason)
+                # A passing failure goes back to pending, sent again (same nonce) later.
+                again = isinstance(outcome, Retry) and post.attempts + 1 < MAX_ATTEMPTS
+                if again:
+                    log.info("news post %s will be sent again: %s", post.id, outcome.reason)
+                else:
+                    log.warning("news post %s not posted: %s", post.id, outcome.reason)
                 await store.finish_post(
                     session,
                     post_id=post.id,
-                    state="pending",
+                    state="pending" if again else "failed",
                     failure=outcome.reason,
                     attempts=post.attempts + 1,
                 )

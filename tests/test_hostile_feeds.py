@@ -12,7 +12,6 @@ event loop keeps running, memory stays bounded, and the bot still answers /statu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -34,9 +33,9 @@ from news.xmlguard import decode
 from storage.engine import writing
 from storage.models import GuildSource, NewsEntry, NewsPost, NewsSource
 from tests import test_news_e2e
-from tests.heap import earlier_objects_set_aside
 from tests.hostile import corpus
 from tests.hostile.corpus import Case
+from tests.measuring import earlier_objects_set_aside, watching_the_loop
 from tests.test_news_e2e import Newsroom
 
 # The real bot with a news channel and a fake clock, shared with the other news tests.
@@ -291,25 +290,10 @@ async def test_the_corpus_through_the_real_poller(
 
     # Second poll: every source serves its hostile body; the event loop must keep beating.
     loopback.hostile = True
-    loop = asyncio.get_running_loop()
-    stalls: list[float] = []
-    done = asyncio.Event()
-
-    async def heartbeat() -> None:
-        last = loop.time()
-        while not done.is_set():
-            await asyncio.sleep(0.01)
-            stalls.append(loop.time() - last)
-            last = loop.time()
-
     with earlier_objects_set_aside():
         before = reset_peak_rss()
-        beating = asyncio.create_task(heartbeat())
-        try:
+        async with watching_the_loop(0.01) as watch:
             await room.poll()
-        finally:
-            done.set()
-            await beating
         growth = peak_rss() - before
     # A third poll finds nothing new: it sends whatever the second left behind.
     await room.poll()
@@ -322,7 +306,7 @@ async def test_the_corpus_through_the_real_poller(
     ]
     assert not errors, errors
     assert growth < RSS_GROWTH, f"peak RSS grew {growth / 2**20:.0f} MB"
-    assert max(stalls) < 0.5, f"the event loop was blocked for {max(stalls):.2f} s"
+    assert watch.longest < 0.5, f"the event loop was blocked for {watch.longest:.2f} s"
 
     async with room.bot.services.sessions() as session:
         sources = (await session.exec(select(NewsSource))).all()

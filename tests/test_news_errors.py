@@ -27,7 +27,7 @@ from services.news import FAILURES_TO_DISABLE, backoff
 from standin.messages import MessageRecord
 from storage.models import NewsSource
 from tests import test_news_e2e
-from tests.heap import earlier_objects_set_aside
+from tests.measuring import earlier_objects_set_aside, watching_the_loop
 from tests.test_news_e2e import START, Newsroom
 from tests.test_news_logic import HIDDEN_PROLOGS
 
@@ -401,26 +401,11 @@ async def test_an_entity_bomb_does_not_freeze_the_bot(room: Newsroom, hostile: L
     served["bomb"].behaviour = "raw"
     served["bomb"].raw = entity_bomb(served["bomb"], one_line=True, padding=150_000)
     assert len(served["bomb"].raw) < room.bot.news.max_body
-    loop = asyncio.get_running_loop()
-    stalls: list[float] = []
-    done = asyncio.Event()
-
-    async def heartbeat() -> None:
-        # Measures how long the event loop (the gateway, commands, other feeds) is held up.
-        last = loop.time()
-        while not done.is_set():
-            await asyncio.sleep(0.01)
-            stalls.append(loop.time() - last)
-            last = loop.time()
-
-    beating = asyncio.create_task(heartbeat())
-    try:
+    # How long the event loop (the gateway, commands, other feeds) is held up.
+    async with watching_the_loop(0.01) as watch:
         await room.poll()
-    finally:
-        done.set()
-        await beating
     assert served["bomb"].hits == 2
-    assert max(stalls) < 0.5, f"the event loop was blocked for {max(stalls):.1f} s"
+    assert watch.longest < 0.5, f"the event loop was blocked for {watch.longest:.1f} s"
     assert GSOMIA_HOSTILE not in " ".join(titles(room))
 
 
@@ -448,33 +433,17 @@ async def test_entity_feeds_that_bypassed_the_old_check_stay_small_and_quick(
         items = [(f"{name}-2", f"&lol9; {GSOMIA_HOSTILE}")]
         body = rss_body(name.title(), items, prolog=prolog, pad="x" * 1_900_000)
         served[name].behaviour, served[name].raw = "raw", body
-    loop = asyncio.get_running_loop()
-    stalls: list[float] = []
-    resident: list[int] = []
-    done = asyncio.Event()
-
-    async def heartbeat() -> None:
-        # How long the event loop is held up, and the memory of the parses as they run.
-        last = loop.time()
-        while not done.is_set():
-            await asyncio.sleep(0.005)
-            stalls.append(loop.time() - last - 0.005)
-            resident.append(_rss_now())
-            last = loop.time()
-
     with earlier_objects_set_aside():
         baseline = _rss_now()
-        beating = asyncio.create_task(heartbeat())
-        try:
+        # How long the event loop is held up, and the memory of the parses as they run.
+        async with watching_the_loop(0.005, sample=_rss_now) as watch:
             await room.poll()
-        finally:
-            done.set()
-            await beating
     assert all(served[name].hits == 2 for name in names)
     for name in names:
         source = await source_row(room, hostile.url(name))
         assert source.last_error == "refused: the feed declares XML entities", name
     assert GSOMIA_HOSTILE not in " ".join(titles(room))
-    assert max(stalls) < 0.1, f"the event loop was blocked for {max(stalls) * 1000:.0f} ms"
-    growth = max(resident) - baseline
+    # The gap includes the 5 ms sleep: the loop itself was held up less.
+    assert watch.longest < 0.1, f"the event loop was blocked for {watch.longest * 1000:.0f} ms"
+    growth = max(watch.samples) - baseline
     assert growth < 100 * 2**20, f"memory grew by {growth / 2**20:.0f} MB"

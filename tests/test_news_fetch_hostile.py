@@ -8,7 +8,6 @@ The guard itself (news.http, news.ssrf) and the decoding (news.decoding) are the
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import gzip
@@ -17,7 +16,6 @@ import shutil
 import ssl
 import struct
 import subprocess
-import time
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -34,6 +32,7 @@ from news.decoding import ACCEPT_ENCODING, SUPPORTED_CODINGS
 from news.fetch import FetchResult, fetch_feed
 from news.http import feed_client
 from news.ssrf import HostNotFound, UnsafeURL, check_url, refusal
+from tests.measuring import watching_the_loop
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 PUBLIC_IP = "93.184.216.34"
@@ -501,28 +500,15 @@ def test_the_bomb_builder_makes_valid_streams() -> None:
 async def measured(work: Awaitable[T]) -> tuple[T, int, float]:
     """Run `work`; return its result, the peak of memory it allocated, and the longest
     stretch for which the event loop could not run anything else (seconds)."""
-    gaps: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticking = asyncio.create_task(ticker())
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        result = await work
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
-        done.set()
-        await ticking
-    return result, peak, max(gaps)
+    async with watching_the_loop(0.005) as watch:
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            result = await work
+            peak = tracemalloc.get_traced_memory()[1] - before
+        finally:
+            tracemalloc.stop()
+    return result, peak, watch.longest
 
 
 LIMIT_MEMORY = 100 * MiB
