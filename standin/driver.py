@@ -49,6 +49,10 @@ class DiscordStandIn:
     Use as ``async with DiscordStandIn() as standin:`` or call `start()` and
     `stop()`. Add guilds before the bot connects; guilds added later reach it
     as GUILD_CREATE.
+
+    The bot may run as several processes, each with its own gateway session,
+    numbered by IDENTIFY (the first is 1). A user's interaction goes to one of
+    them: ``via=n`` names it; by default it is the newest live session.
     """
 
     def __init__(
@@ -217,9 +221,13 @@ class DiscordStandIn:
         subcommand: str | None = None,
         subcommand_group: str | None = None,
         locale: str = "en-US",
+        via: int | None = None,
     ) -> InteractionRecord:
-        """Run a slash command as `user_id` and return once INTERACTION_CREATE is written."""
-        guild = self._require_connected(guild_id)
+        """Run a slash command as `user_id` and return once INTERACTION_CREATE is written.
+
+        ``via``: the gateway session (by IDENTIFY number) that gets it.
+        """
+        guild = self._require_connected(guild_id, via)
         command = self._state.commands.find(guild_id, name)
         data = self._options.command_data(
             command,
@@ -239,7 +247,7 @@ class DiscordStandIn:
             data=data,
             locale=locale,
         )
-        await self._deliver(interaction)
+        await self._deliver(interaction, via)
         return interaction
 
     async def autocomplete(
@@ -256,9 +264,10 @@ class DiscordStandIn:
         subcommand_group: str | None = None,
         locale: str = "en-US",
         timeout: float = 5.0,  # noqa: ASYNC109
+        via: int | None = None,
     ) -> list[AutocompleteChoice]:
         """Type `value` into option `focused` and return the bot's suggestions."""
-        guild = self._require_connected(guild_id)
+        guild = self._require_connected(guild_id, via)
         command = self._state.commands.find(guild_id, name)
         data = self._options.command_data(
             command,
@@ -278,7 +287,7 @@ class DiscordStandIn:
             data=data,
             locale=locale,
         )
-        await self._deliver(interaction)
+        await self._deliver(interaction, via)
         callback = await interaction.response(timeout)
         return callback.choices
 
@@ -293,13 +302,14 @@ class DiscordStandIn:
         values: Sequence[str] | None = None,
         locale: str = "en-US",
         stale: bool = False,
+        via: int | None = None,
     ) -> InteractionRecord:
         """Click a button (or pick `values` in a string select) on a message.
 
         ``stale``: click as a client that has not seen the message change yet, or that
         sends a forged ``custom_id``: a button the message no longer (or never) has.
         """
-        guild = self._require_connected(guild_id)
+        guild = self._require_connected(guild_id, via)
         message_id = message if isinstance(message, int) else message.id
         current = self._state.messages.get(message_id)
         if current is None:
@@ -338,7 +348,7 @@ class DiscordStandIn:
             locale=locale,
             message=current,
         )
-        await self._deliver(interaction)
+        await self._deliver(interaction, via)
         return interaction
 
     async def post_message(self, channel_id: int, user_id: int, content: str) -> MessageRecord:
@@ -361,18 +371,26 @@ class DiscordStandIn:
     def interactions(self) -> list[InteractionRecord]:
         return list(self._state.interactions.all)
 
-    def _require_connected(self, guild_id: int) -> Guild:
-        if not self._state.gateway.has_session:
-            raise StandInUsageError("the bot has not identified on the gateway yet")
+    def _require_connected(self, guild_id: int, via: int | None) -> Guild:
+        # Before the interaction is made: a session that does not exist is the caller's mistake.
+        self._state.gateway.chosen(via)
         return self.guild(guild_id)
 
-    async def _deliver(self, interaction: InteractionRecord, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def _deliver(
+        self,
+        interaction: InteractionRecord,
+        via: int | None,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
         def sent(at: float) -> None:
             if interaction.sent_at is None:
                 interaction.sent_at = at
             self._state.journal.notify()
 
-        live = self._state.gateway.dispatch("INTERACTION_CREATE", interaction.payload, sent)
+        # Discord hands an interaction to one session, not to every process of the bot.
+        interaction.session, live = self._state.gateway.deliver_one(
+            "INTERACTION_CREATE", interaction.payload, sent, via=via
+        )
         if live:
             await self._state.journal.wait_for(
                 lambda: interaction.sent_at, timeout, "INTERACTION_CREATE to be written"
@@ -430,11 +448,24 @@ class DiscordStandIn:
         if gate is not None:
             gate.set()
 
-    async def wait_until_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Until a session is identified and READY + GUILD_CREATE are queued."""
-        await self._state.journal.wait_for(
-            lambda: self._state.gateway.live, timeout, "the bot to IDENTIFY on the gateway"
-        )
+    async def wait_until_connected(
+        self,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        *,
+        session: int | None = None,
+    ) -> int:
+        """Until a session (number ``session``, else any) is live with READY + GUILD_CREATE
+        queued; returns its number (with ``session`` None, the newest live one)."""
+        gateway = self._state.gateway
+
+        def probe() -> int | None:
+            live = gateway.live_sessions
+            if session is None:
+                return live[-1] if live else None
+            return session if session in live else None
+
+        what = "the bot to IDENTIFY" if session is None else f"gateway session {session}"
+        return await self._state.journal.wait_for(probe, timeout, f"{what} on the gateway")
 
     async def wait_for_identifies(self, count: int, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Until ``count`` sessions in all have identified (several bot processes, say)."""
@@ -461,6 +492,11 @@ class DiscordStandIn:
     @property
     def identify_count(self) -> int:
         return self._state.gateway.identify_count
+
+    @property
+    def live_sessions(self) -> list[int]:
+        """The numbers of the gateway sessions with a live connection, oldest first."""
+        return self._state.gateway.live_sessions
 
     @property
     def resume_count(self) -> int:

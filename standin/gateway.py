@@ -7,6 +7,12 @@ connection if there is one. RESUME replays the log after the client's last
 sequence, exactly as Discord does, so events sent while the bot reconnects are
 not lost. Each connection has one writer task, which keeps the zlib stream in
 order (every payload is one Z_SYNC_FLUSH-terminated chunk of a single stream).
+
+Several sessions of the bot live at once, as on Discord, where a second
+connection with the same token does not end the first (several bot processes
+on one database): each is numbered by its IDENTIFY (the first is 1) and keeps
+its number across RESUMEs. Guild and message events go to every session; an
+interaction goes to exactly one (`deliver_one`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from aiohttp import WSMsgType, web
 
 from standin.journal import Journal
 from standin.model import Guild, World
-from standin.payload import JSON, dumps
+from standin.payload import JSON, StandInUsageError, dumps
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +125,8 @@ class _Connection:
 @dataclass
 class _Session:
     id: str
+    # Which IDENTIFY opened it (1 for the first): how tests name a bot process.
+    number: int
     intents: int
     identify: JSON
     seq: int = 0
@@ -128,6 +136,10 @@ class _Session:
     def wants(self, event: str) -> bool:
         needed = EVENT_INTENTS.get(event)
         return needed is None or bool(self.intents & needed)
+
+    @property
+    def live(self) -> bool:
+        return self.connection is not None and not self.connection.closing
 
 
 @dataclass(frozen=True)
@@ -168,15 +180,10 @@ class Gateway:
         return len(self.identifies)
 
     @property
-    def has_session(self) -> bool:
-        return bool(self._sessions)
-
-    @property
-    def live(self) -> bool:
-        """A session with an open connection that is not being told to reconnect."""
-        return any(
-            s.connection is not None and not s.connection.closing for s in self._sessions.values()
-        )
+    def live_sessions(self) -> list[int]:
+        """The numbers of the sessions with an open connection not being told to reconnect,
+        in IDENTIFY order."""
+        return [s.number for s in self._sessions.values() if s.live]
 
     # -- sending -------------------------------------------------------------
 
@@ -187,6 +194,35 @@ class Gateway:
             if session.wants(event):
                 delivered = self._dispatch_to(session, event, data, on_sent) or delivered
         return delivered
+
+    def deliver_one(
+        self, event: str, data: JSON, on_sent: SentFn | None = None, *, via: int | None = None
+    ) -> tuple[int, bool]:
+        """Send a DISPATCH to one session: number ``via``, else the newest live one.
+
+        With none live, the newest session keeps it for its RESUME. Returns the
+        session's number and whether it went to a live connection.
+        """
+        session = self._chosen(via)
+        return session.number, self._dispatch_to(session, event, data, on_sent)
+
+    def chosen(self, via: int | None) -> int:
+        """The number of the session `deliver_one` would use; StandInUsageError if none."""
+        return self._chosen(via).number
+
+    def _chosen(self, via: int | None) -> _Session:
+        sessions = list(self._sessions.values())
+        if via is not None:
+            for session in sessions:
+                if session.number == via:
+                    return session
+            raise StandInUsageError(
+                f"no gateway session {via}; sessions: {[s.number for s in sessions] or 'none'}"
+            )
+        if not sessions:
+            raise StandInUsageError("the bot has not identified on the gateway yet")
+        live = [s for s in sessions if s.live]
+        return (live or sessions)[-1]
 
     def _dispatch_to(
         self, session: _Session, event: str, data: JSON, on_sent: SentFn | None = None
@@ -259,6 +295,8 @@ class Gateway:
                 if session.connection is connection:
                     session.connection = None
             await connection.close()
+            # A waiter may be watching for this session to go (its bot process stopped).
+            self._journal.notify()
         return ws
 
     async def _serve(self, connection: _Connection) -> None:
@@ -307,12 +345,8 @@ class Gateway:
             await connection.close(4013, "intents are required in gateway v10")
             return None
         self.identifies.append({**data, "token": "<redacted>"})
-        # A new IDENTIFY starts over: older sessions of this bot are gone.
-        for old in self._sessions.values():
-            if old.connection is not None and old.connection is not connection:
-                old.connection.closing = True
-        self._sessions.clear()
-        session = _Session(secrets.token_hex(16), int(data["intents"]), data)
+        # Older sessions go on: on Discord a second connection does not end the first.
+        session = _Session(secrets.token_hex(16), len(self.identifies), int(data["intents"]), data)
         session.connection = connection
         self._sessions[session.id] = session
         ready: JSON = {

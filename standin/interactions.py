@@ -113,6 +113,8 @@ class InteractionRecord:
     name: str
     payload: JSON = field(repr=False)
     journal: Journal = field(repr=False)
+    # The gateway session (by IDENTIFY number) it was dispatched to.
+    session: int | None = None
     sent_at: float | None = None
     responded_at: float | None = None
     callback: CallbackRecord | None = None

@@ -1,21 +1,23 @@
 """Cross-process freshness (SPEC §6): every process sees every other's writes within 2 s,
 its caches included: notified on PostgreSQL (storage/notify.py), short-lived on SQLite.
 
-The stand-in hosts one gateway session at a time (a new IDENTIFY ends the older one), so
-the two bots here are two ``running_bot``s in this process, each with its own engine,
-pool and (on PostgreSQL) its own LISTEN connection: to the database, two processes.
+The two bots of the first test are two real ``python bot.py`` processes on one database,
+each with its own gateway session on the stand-in, which hands each interaction to the
+session the test names.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+import signal
+import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -23,28 +25,23 @@ from sqlmodel import select
 
 from config.tracker import load_tracker
 from demo.harness import running_bot
-from discordbot.bot import MotionwatchBot
-from runtime.startup import prepare_database
-from services.context import BRIEF_CACHE_SECONDS, NOTIFIED_CACHE_SECONDS
+from services.context import BRIEF_CACHE_SECONDS
 from services.guilds import GuildSettingsCache
-from standin import DiscordStandIn, Guild, Perm
+from standin import CallbackRecord, DiscordStandIn, Guild, InteractionRecord, Perm
 from storage.engine import create_engine, session_factory, writing
 from storage.migrate import upgrade
 from storage.models import GuildSettings
 from storage.notify import Scope, listener_dsn, publish
 from tests.conftest import PG_URL, ROOT, create_pg_database, drop_pg_database
+from tests.test_cli import standin_env
 
-KST = ZoneInfo("Asia/Seoul")
 LIMIT = 2.0  # SPEC §6
+# The smallest reminder offset /setup reminders accepts (tracker/offsets.py).
+OFFSET = timedelta(minutes=1)
+# Reminders are swept every 20 s (discordbot/bot.py): the due one is posted within that.
+SWEEP_WAIT = 45.0
 T = TypeVar("T")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now.astimezone(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+Options = Mapping[str, str | int]
 
 
 async def _until(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0) -> float:  # noqa: ASYNC109
@@ -61,21 +58,66 @@ def _hangul(value: object) -> bool:
     return any("\uac00" <= ch <= "\ud7a3" for ch in json.dumps(value, ensure_ascii=False))
 
 
-async def _reidentify(standin: DiscordStandIn, bot: MotionwatchBot) -> None:
-    """Make ``bot`` the stand-in's live session again (its gateway was taken over)."""
-    count = standin.identify_count
-    assert bot.ws is not None
-    # Any close but 1000 makes discord.py reconnect; its RESUME is refused (the session
-    # ended when the other bot identified), so it IDENTIFYs afresh.
-    await bot.ws.close(code=4000)
-    await standin.wait_for_identifies(count + 1, timeout=15)
-    await standin.wait_until_connected(timeout=15)
+def _text(reply: CallbackRecord) -> str:
+    return json.dumps([reply.content, reply.embeds], ensure_ascii=False)
 
 
-async def test_two_bots_see_each_others_setup_within_2_s(
-    standin: DiscordStandIn, database_url: str
+def _reply(interaction: InteractionRecord) -> CallbackRecord:
+    assert interaction.callback is not None
+    return interaction.callback
+
+
+def _event_count(reply: CallbackRecord) -> int:
+    """The count in /status's footer, in either language ("gsomia · 18 events · …")."""
+    footer = str(reply.embeds[0]["footer"]["text"])
+    found = re.search(r"·\D*(\d+)", footer)
+    assert found is not None, footer
+    return int(found.group(1))
+
+
+class BotProcess:
+    """``python bot.py`` with its log in a file (a pipe nobody reads would block it)."""
+
+    def __init__(self, name: str, env: dict[str, str], log: Path) -> None:
+        self.name, self._env, self.log = name, env, log
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(ROOT / "bot.py"),
+                cwd=ROOT,
+                env=self._env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            )
+
+    async def stop(self, timeout: float = 30) -> int:  # noqa: ASYNC109
+        """SIGTERM, as a platform stops a worker; SIGKILL if it does not go in time."""
+        process = self.process
+        assert process is not None
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), timeout)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        assert process.returncode is not None
+        return process.returncode
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+
+    def tail(self, lines: int = 40) -> str:
+        last = "\n".join(self.text().splitlines()[-lines:])
+        return f"--- {self.name} ({self.log}) ---\n{last}"
+
+
+async def test_two_bot_processes_see_each_others_setup_within_2_s(
+    standin: DiscordStandIn, database_url: str, tmp_path: Path
 ) -> None:
-    tracker = load_tracker(ROOT / "config" / "tracker.toml")
     guild: Guild = standin.add_guild("Korea Watchers")
     general = guild.channel_named("general")
     reminders = guild.add_channel("reminders")
@@ -85,91 +127,124 @@ async def test_two_bots_see_each_others_setup_within_2_s(
     standin.allow_ping_role(guild.id, old_ping)
     standin.allow_ping_role(guild.id, new_ping)
     engine = create_engine(database_url)
-    prepared = await prepare_database(engine, session_factory(engine), items=tracker.items)
-    async with writing(session_factory(engine)) as session:
-        session.add(
-            GuildSettings(
-                guild_id=guild.id,
-                reminders_channel_id=reminders,
-                ping_role_id=old_ping,
-                reminder_offsets="1d",
-                language="en",
+    try:
+        await upgrade(engine)
+        async with writing(session_factory(engine)) as session:
+            session.add(
+                GuildSettings(
+                    guild_id=guild.id,
+                    reminders_channel_id=reminders,
+                    ping_role_id=old_ping,
+                    language="en",
+                )
             )
-        )
-        await session.commit()
-    await engine.dispose()
-    gsomia = prepared.item_ids["gsomia"]
-    # The GSOMIA notice deadline is 25 Aug 2027; its 1d reminder falls due on the 24th.
-    clock = Clock(datetime(2027, 8, 20, 9, tzinfo=KST))
+            await session.commit()
+    finally:
+        await engine.dispose()
     postgres = database_url.startswith("postgresql")
+    env = standin_env(standin, database_url, LOG_LEVEL="INFO")
+    a = BotProcess("A", env, tmp_path / "a.log")
+    b = BotProcess("B", env, tmp_path / "b.log")
 
     async def run(
-        options: dict[str, str | int], *, sub: str | None = None, name: str = "setup"
-    ) -> str:
+        via: int, name: str, options: Options | None = None, sub: str | None = None
+    ) -> InteractionRecord:
         interaction = await standin.invoke(
-            guild.id, general, admin, name, options=options, subcommand=sub
+            guild.id, general, admin, name, options=options, subcommand=sub, via=via
         )
-        reply = await interaction.response()
-        return json.dumps([reply.content, reply.embeds], ensure_ascii=False)
+        await interaction.response(timeout=10)
+        assert interaction.session == via
+        return interaction
 
-    async with running_bot(standin, database_url=database_url, tracker=tracker, clock=clock) as b:
-        # The second process answers first, in English, and keeps what it read.
-        assert not _hangul(await run({"item": "gsomia"}, name="status"))
-        settings = b.services.guild_settings
-        before = await settings.get(guild.id)
-        assert before is not None and before.ping_role_id == old_ping
-        count = (await b.services.reads.status_inputs(item_id=gsomia, guild_id=guild.id)).count
+    async def answered(
+        holds: Callable[[CallbackRecord], bool],
+        via: int,
+        name: str,
+        options: Options | None = None,
+        sub: str | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> InteractionRecord:
+        """Ask again until the answer ``holds``; the first such interaction."""
+        started = time.perf_counter()
+        while True:
+            interaction = await run(via, name, options, sub)
+            if holds(_reply(interaction)):
+                return interaction
+            if time.perf_counter() - started > timeout:
+                raise AssertionError(f"/{name} never held: {_text(_reply(interaction))}")
+            await asyncio.sleep(0.01)  # a poll interval, not a wait for the change
+
+    def since(reply: InteractionRecord, seen: InteractionRecord) -> float:
+        assert reply.responded_at is not None and seen.responded_at is not None
+        return seen.responded_at - reply.responded_at
+
+    status = {"item": "gsomia"}
+    try:
+        # Started one after the other, so that the gateway's session numbers tell them apart.
+        await b.start()
+        second = await standin.wait_until_connected(timeout=60)
+        await a.start()
+        first = await standin.wait_until_connected(timeout=60, session=second + 1)
+        assert standin.live_sessions == [second, first]
         if postgres:
-            # Held for a minute: only the notification can make it fresh within 2 s.
-            assert b.services.changes is not None and b.services.changes.listening
-            assert settings.ttl == NOTIFIED_CACHE_SECONDS
-        else:
-            assert settings.ttl == BRIEF_CACHE_SECONDS
+            # Its caches are then kept a minute: only a notification makes them fresh in 2 s.
+            assert "change feed: listening" in b.text(), b.tail()
+        # The second process answers first, in English, and keeps what it read.
+        english = _reply(await run(second, "status", status))
+        assert not _hangul(_text(english)), _text(english)
+        events = _event_count(english)
+        shown = _reply(await run(second, "setup", sub="show"))
+        assert f"<@&{old_ping}>" in _text(shown), _text(shown)
 
-        async with running_bot(
-            standin, database_url=database_url, tracker=tracker, clock=clock
-        ) as a:
-            # The first process (now the stand-in's live session) makes the changes.
-            delays = {}
+        # The first process makes the changes; each delay runs from its reply to the
+        # second process's first answer that shows the change.
+        delays: dict[str, float] = {}
+        role: Options = {"purpose": "ping", "role": new_ping}
+        changed = await run(first, "setup", role, sub="role")
+        seen = await answered(lambda r: f"<@&{new_ping}>" in _text(r), second, "setup", sub="show")
+        delays["ping role"] = since(changed, seen)
+        changed = await run(first, "setup", {"language": "ko"}, sub="language")
+        seen = await answered(lambda r: _hangul(_text(r)), second, "status", status)
+        delays["language"] = since(changed, seen)
+        update = {"item": "gsomia", "summary": "Ministers met"}
+        changed = await run(first, "update", update, sub="add")
+        seen = await answered(lambda r: _event_count(r) == events + 1, second, "status", status)
+        delays["update"] = since(changed, seen)
+        backend = "PostgreSQL" if postgres else "SQLite"
+        print(f"propagation between processes ({backend}): ", end="")
+        print(", ".join(f"{k} {v * 1000:.0f} ms" for k, v in delays.items()))
+        assert all(d < LIMIT for d in delays.values()), delays
 
-            async def ping_is_new() -> bool:
-                row = await settings.get(guild.id)
-                return row is not None and row.ping_role_id == new_ping
+        # Only the second process is left to post the reminder.
+        assert await a.stop() == 0, a.tail()
 
-            async def language_is_ko() -> bool:
-                row = await settings.get(guild.id)
-                return row is not None and row.language == "ko"
+        async def only_second() -> bool:
+            return standin.live_sessions == [second]
 
-            async def one_more_event() -> bool:
-                inputs = await b.services.reads.status_inputs(item_id=gsomia, guild_id=guild.id)
-                return inputs.count == count + 1
-
-            # Each delay runs from before the command (an upper bound of the true one).
-            started = time.perf_counter()
-            await run({"purpose": "ping", "role": new_ping}, sub="role")
-            delays["ping role"] = time.perf_counter() - started + await _until(ping_is_new)
-            started = time.perf_counter()
-            await run({"language": "ko"}, sub="language")
-            delays["language"] = time.perf_counter() - started + await _until(language_is_ko)
-            started = time.perf_counter()
-            options: dict[str, str | int] = {"item": "gsomia", "summary": "Ministers met"}
-            recorded = await run(options, sub="add", name="update")
-            assert "#" in recorded, recorded
-            delays["update"] = time.perf_counter() - started + await _until(one_more_event)
-            print(f"propagation ({'PostgreSQL' if postgres else 'SQLite'}): {delays}")
-            assert all(d < LIMIT for d in delays.values()), delays
-            await a.after.drain()
-
-        # The second process, live again, answers in Korean...
-        await _reidentify(standin, b)
-        status = await run({"item": "gsomia"}, name="status")
-        assert _hangul(status), status
-        # ...and its reminder pings the new role.
-        clock.now = datetime(2027, 8, 24, 0, 0, 20, tzinfo=KST).astimezone(UTC)
-        assert await b.reminders.sweep() == 1
-    (reminder,) = standin.messages(reminders)
-    assert reminder.content == f"<@&{new_ping}>"
-    assert _hangul(reminder.embeds), reminder.embeds
+        await _until(only_second)
+        # Through the second process: a process re-plans its reminders after its own
+        # changes and every REPLAN_SECONDS (discordbot/bot.py), not on another's.
+        await run(second, "setup", {"offsets": "1m"}, sub="reminders")
+        # A deadline a few seconds more than the offset ahead: its reminder falls due soon.
+        when = (datetime.now(UTC) + OFFSET + timedelta(seconds=5)).isoformat(timespec="seconds")
+        deadline = {"item": "gsomia", "title": "Cabinet vote", "when": when}
+        await run(second, "deadline", deadline, sub="add")
+        reminder = await standin.wait_for_message(reminders, timeout=SWEEP_WAIT)
+        assert reminder.content == f"<@&{new_ping}>"
+        assert _hangul(reminder.embeds), reminder.embeds
+        assert "Cabinet vote" in json.dumps(reminder.embeds, ensure_ascii=False)
+        assert await b.stop() == 0, b.tail()
+    except BaseException:
+        print(a.tail(), b.tail(), sep="\n")
+        raise
+    finally:
+        # Whatever happened, no bot process outlives the test.
+        for bot in (a, b):
+            if bot.process is not None:
+                await bot.stop(timeout=10)
+    for bot in (a, b):
+        assert "Traceback" not in bot.text(), bot.tail()
+    assert len(standin.messages(reminders)) == 1
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -190,9 +265,9 @@ async def test_sqlite_settings_cache_expires_within_its_ttl(database_url: str) -
             assert row is not None and row.language == "en"
 
         async with writing(writer) as session:
-            row = (await session.exec(select(GuildSettings))).one()
-            row.language = "ko"
-            session.add(row)
+            stored = (await session.exec(select(GuildSettings))).one()
+            stored.language = "ko"
+            session.add(stored)
             await session.commit()
         changed = time.perf_counter()
         # Served from memory until the entry is BRIEF_CACHE_SECONDS old, read again after.
@@ -274,9 +349,9 @@ async def test_the_listener_reconnects_after_its_connection_is_killed_and_drops_
 
             # The new connection hears the next change.
             async with writing(writer) as session:
-                row = (await session.exec(select(GuildSettings))).one()
-                row.language = "en"
-                session.add(row)
+                stored = (await session.exec(select(GuildSettings))).one()
+                stored.language = "en"
+                session.add(stored)
                 await publish(session, (Scope.settings(guild.id),), on_commit=lambda: None)
                 await session.commit()
 

@@ -13,8 +13,10 @@ import asyncio
 import io
 import json
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import discord
@@ -169,10 +171,8 @@ def pointed_at_standin(standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(standin.gateway_url))
 
 
-@pytest.fixture
-async def bot(
-    standin: DiscordStandIn, world: World, pointed_at_standin: None
-) -> AsyncIterator[StandInBot]:
+@asynccontextmanager
+async def connected_bot(standin: DiscordStandIn, world: World) -> AsyncIterator[StandInBot]:
     client = StandInBot(world.guild_id)
     try:
         await client.login(standin.bot_token)  # REST: /users/@me, application, setup_hook's syncs
@@ -193,6 +193,14 @@ async def bot(
     finally:
         await client.close()
         await runner
+
+
+@pytest.fixture
+async def bot(
+    standin: DiscordStandIn, world: World, pointed_at_standin: None
+) -> AsyncIterator[StandInBot]:
+    async with connected_bot(standin, world) as client:
+        yield client
 
 
 # -- login, connect, sync ------------------------------------------------------------
@@ -445,6 +453,53 @@ async def test_reconnect_then_resume_replays_missed_events(
     first, again = standin.gateway_connects
     assert (first.path, again.path) == ("/gateway", "/gateway/resume")  # resume_gateway_url
     assert again.query["compress"] == "zlib-stream"
+    standin.assert_no_violations()
+
+
+async def test_several_sessions_live_at_once_and_each_interaction_reaches_one(
+    standin: DiscordStandIn, world: World, bot: StandInBot
+) -> None:
+    seen: dict[str, list[int]] = {"first": [], "second": []}
+
+    def recorder(name: str) -> Callable[[discord.Interaction], Coroutine[Any, Any, None]]:
+        async def on_interaction(interaction: discord.Interaction) -> None:
+            seen[name].append(interaction.id)
+
+        return on_interaction
+
+    bot.add_listener(recorder("first"), "on_interaction")
+
+    async def ping(via: int | None = None) -> int:
+        interaction = await standin.invoke(
+            world.guild_id, world.channel_id, world.member_id, "ping", via=via
+        )
+        assert (await interaction.response()).content == "pong"
+        assert interaction.session is not None
+        return interaction.session
+
+    async with connected_bot(standin, world) as other:
+        other.add_listener(recorder("second"), "on_interaction")
+        # A second IDENTIFY with the same token leaves the first session connected.
+        assert await standin.wait_until_connected(session=2) == 2
+        assert standin.live_sessions == [1, 2]
+        assert await ping() == 2  # the newest live session, by default
+        assert await ping(via=1) == 1
+        assert len(seen["first"]) == len(seen["second"]) == 1
+
+        await standin.send_reconnect()
+        await standin.wait_for_resume()
+        await standin.wait_until_connected(session=1)
+        await standin.wait_until_connected(session=2)
+        # Each came back as the session it was.
+        assert await ping(via=1) == 1
+        assert await ping(via=2) == 2
+        assert (standin.identify_count, len(seen["first"]), len(seen["second"])) == (2, 2, 2)
+        with pytest.raises(StandInUsageError, match="no gateway session 3"):
+            await ping(via=3)
+
+    # The second bot is gone: its session stays (resumable) but has no connection.
+    assert standin.live_sessions == [1]
+    assert await ping() == 1
     standin.assert_no_violations()
 
 
