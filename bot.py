@@ -124,15 +124,12 @@ def main(argv: list[str] | None = None) -> int:
 async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:
     """Build the parts, hand them to the bot, and run until SIGINT/SIGTERM or a fatal error."""
     import discord
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from discordbot.bot import MotionwatchBot, point_at
     from news.http import feed_client
-    from services.context import Services
-    from storage.engine import create_engine, session_factory
+    from services.build import build_services
 
     point_at(settings.discord_api_base, settings.discord_gateway_url)
-    engine = create_engine(settings.database_url)
     # The feed client connects only to addresses the SSRF guard checked, at every hop and
     # every new connection; redirects are followed by the fetcher, and no proxy is used.
     async with feed_client(
@@ -141,14 +138,7 @@ async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:
         max_connections=32,
         timeout=15.0,
     ) as http:
-        services = Services(
-            settings=settings,
-            tracker=tracker,
-            engine=engine,
-            sessions=session_factory(engine),
-            http=http,
-            scheduler=AsyncIOScheduler(timezone=UTC),
-        )
+        services = build_services(settings, tracker, http=http)
         bot = MotionwatchBot(services)
         try:
             return await _run_until_stopped(bot, token)
@@ -161,7 +151,7 @@ async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:
             )
             return EXIT_CONFIG
         finally:
-            await engine.dispose()
+            await services.engine.dispose()
 
 
 async def _run_until_stopped(bot: Any, token: str) -> int:

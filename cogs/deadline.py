@@ -65,7 +65,7 @@ class DeadlineCog(commands.Cog):
             now=bot.now(),
         )
         language = await language_of(interaction)
-        async with bot.after.replying(Followup(replan=True)):
+        async with bot.after.replying(Followup(replan_guild=interaction.guild_id)):
             await interaction.response.send_message(
                 t(
                     language,
@@ -97,7 +97,7 @@ class DeadlineCog(commands.Cog):
             deadline_id=deadline_id,
         )
         language = await language_of(interaction)
-        async with bot.after.replying(Followup(replan=True)):
+        async with bot.after.replying(Followup(replan_guild=interaction.guild_id)):
             await interaction.response.send_message(
                 t(
                     language,

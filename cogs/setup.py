@@ -45,7 +45,9 @@ class SetupCog(commands.Cog):
         # guild_setup's write already forgot the cached settings when it committed.
         # After the change, so that /setup language answers in the new language.
         language = await language_of(interaction)
-        async with bot.after.replying(Followup(replan=replan)):
+        async with bot.after.replying(
+            Followup(replan_guild=interaction.guild_id if replan else None)
+        ):
             await interaction.response.send_message(
                 t(language, key, **values), ephemeral=True, allowed_mentions=NO_MENTIONS
             )

@@ -13,12 +13,10 @@ from discordbot.permissions import require
 from discordbot.replies import NO_MENTIONS, respond
 from discordbot.translator import L
 from i18n import t
-from render.common import COLOURS, Reply, clip, stamp
+from render.sources import render_sources
 from services import validation as check
-from services.news import add_source, remove_source
+from services.news import add_source, list_sources, remove_source
 from services.permissions import Level
-from storage.models import NewsSource
-from storage.queries.news import sources_for
 
 
 class SourceCog(commands.Cog):
@@ -93,44 +91,8 @@ class SourceCog(commands.Cog):
         bot = bot_of(interaction)
         assert interaction.guild_id is not None
         language = await language_of(interaction)
-        async with bot.services.sessions() as session:
-            sources = await sources_for(session, guild_id=interaction.guild_id)
-        lines = [self._line(language, s) for s in sources[:40]]
-        embed = {
-            "title": t(language, "news.source_list_title"),
-            "description": clip("\n".join(lines) or t(language, "news.source_none"), 4096),
-            "color": COLOURS["info"],
-        }
-        await respond(interaction, Reply(embeds=[embed]), ephemeral=True)
-
-    @staticmethod
-    def _line(language: str, s: NewsSource) -> str:
-        if not s.enabled:
-            health = t(
-                language,
-                "news.health_disabled",
-                failures=s.consecutive_failures,
-                error=clip(s.last_error or "-", 120),
-                next=stamp(s.next_poll_at, "R") if s.next_poll_at else "-",
-            )
-        elif s.consecutive_failures:
-            health = t(
-                language,
-                "news.health_failing",
-                failures=s.consecutive_failures,
-                error=clip(s.last_error or "-", 120),
-            )
-        elif s.last_success_at is None:
-            health = t(language, "news.health_never")
-        else:
-            health = t(
-                language,
-                "news.health_ok",
-                when=stamp(s.last_success_at, "R"),
-                next=stamp(s.next_poll_at, "R") if s.next_poll_at else "-",
-            )
-        scope = t(language, "news.scope_all" if s.from_config else "news.scope_here")
-        return t(language, "news.source_line", id=s.id, name=s.name, scope=scope, health=health)
+        sources = await list_sources(bot.services, guild_id=interaction.guild_id)
+        await respond(interaction, render_sources(language, sources), ephemeral=True)
 
 
 async def setup(bot: MotionwatchBot) -> None:

@@ -18,10 +18,11 @@ from discordbot.bot import MotionwatchBot
 from discordbot.errors import answer_error
 from discordbot.language import language_of
 from discordbot.replies import respond, send_kwargs
+from discordbot.timeline import timeline_reply
 from discordbot.translator import L
 from i18n import t
 from render.common import Reply
-from services.reading import require_item, timeline_reply
+from services.reading import require_item
 from services.validation import ITEM_LIMIT
 from tracker.lookup import resolve_item
 

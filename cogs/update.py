@@ -15,11 +15,12 @@ from discordbot.replies import NO_MENTIONS, send_kwargs
 from discordbot.translator import L
 from i18n import t
 from render.announce import render_change
-from services.moderation import Change, add_update, edit_update, remove_update
+from services.moderation import add_update, edit_update, remove_update
 from services.permissions import Level
 from services.reading import require_item, statuses
 from services.validation import ID_MAX, ITEM_LIMIT
 from tracker.lookup import resolve_item
+from views.changes import Change
 
 MODERATORS = discord.Permissions(manage_messages=True)
 
@@ -55,7 +56,8 @@ async def _report(interaction: Interaction, change: Change, key: str) -> None:
         text += "\n" + t(language, "update.not_announced")
     kwargs = send_kwargs(render_change(language, change))
     # A stage change may move deadlines: their reminders are planned again.
-    async with bot.after.replying(Followup(replan=True, announce=(interaction.guild, change))):
+    followup = Followup(replan_guild=interaction.guild.id, announce=(interaction.guild, change))
+    async with bot.after.replying(followup):
         await interaction.response.send_message(
             text, embeds=kwargs["embeds"], ephemeral=True, allowed_mentions=NO_MENTIONS
         )

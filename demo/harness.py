@@ -13,9 +13,9 @@ from config.settings import Settings
 from config.tracker import TrackerConfig
 from discordbot.bot import MotionwatchBot, point_at
 from news.http import feed_client
-from services.context import Services, system_clock
+from services.build import build_services
+from services.context import system_clock
 from standin import DiscordStandIn
-from storage.engine import create_engine, session_factory
 
 
 @contextlib.asynccontextmanager
@@ -41,7 +41,6 @@ async def running_bot(
         allow_private_sources=allow_private_sources,
     )
     point_at(settings.discord_api_base, settings.discord_gateway_url)
-    engine = create_engine(settings.database_url)
     # Jobs are added but never run on their own: the caller drives sweeps and polls,
     # with its own clock, so that nothing happens behind a test's back.
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -49,15 +48,7 @@ async def running_bot(
     async with feed_client(
         user_agent="motionwatch-demo", allow_private=allow_private_sources, timeout=10
     ) as http:
-        services = Services(
-            settings=settings,
-            tracker=tracker,
-            engine=engine,
-            sessions=session_factory(engine),
-            http=http,
-            scheduler=scheduler,
-            clock=clock,
-        )
+        services = build_services(settings, tracker, http=http, scheduler=scheduler, clock=clock)
         # discord.py waits this long after the last GUILD_CREATE before READY; the stand-in
         # sends them all at once, so a short wait is enough.
         bot = MotionwatchBot(services, guild_ready_timeout=0.05)
@@ -82,4 +73,4 @@ async def running_bot(
         finally:
             if not bot.is_closed():
                 await bot.close()
-            await engine.dispose()
+            await services.engine.dispose()

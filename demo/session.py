@@ -188,8 +188,8 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
                     ).response()
                     out.show(done.message, ephemeral=done.ephemeral)
 
-                status = await bot.reminders.replan()
-                first = status.next_due(clock())
+                await bot.after.drain()  # the re-plan that /setup reminders started
+                first = await bot.reminders.next_due()
                 assert first is not None
                 clock.jump_to(first + timedelta(seconds=5))
                 print(

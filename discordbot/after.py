@@ -3,10 +3,9 @@
 Every write (moderator commands, /setup, the news buttons) commits its unit of work,
 answers the interaction, and then hands the rest here: the reminders planned again
 where the change can move a deadline, and the change announced in the updates channel.
-Discord drops an interaction not answered within 3 s, and at 10,000 guilds a re-plan
-alone takes longer; so none of this may stand between a moderator and the reply, and a
-failure here is logged and tried again, never shown as a failed command (the change
-itself is stored).
+Discord drops an interaction not answered within 3 s; none of this may stand between a
+moderator and the reply, and a failure here is logged and tried again, never shown as a
+failed command (the change itself is stored).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from discordbot.announce import announce_change
-from services.moderation import Change
+from views.changes import Change
 
 if TYPE_CHECKING:
     from discordbot.bot import MotionwatchBot
@@ -37,7 +36,8 @@ FIRST_RETRY_SECONDS = 1.0
 class Followup:
     """What one committed change still needs."""
 
-    replan: bool = False
+    # The guild whose reminders the change can move (its settings, deadlines or stages).
+    replan_guild: int | None = None
     announce: tuple[discord.Guild, Change] | None = None
 
 
@@ -67,7 +67,7 @@ class AfterChanges:
             self._update_idle()
 
     def submit(self, followup: Followup) -> None:
-        if followup.replan or followup.announce:
+        if followup.replan_guild is not None or followup.announce:
             task = asyncio.create_task(self._run(followup), name="after-change")
             self._tasks.add(task)
             self._idle.clear()
@@ -87,8 +87,13 @@ class AfterChanges:
 
     async def _run(self, followup: Followup) -> None:
         # The plan first: an announcement says when reminders come, which the plan decides.
-        if followup.replan:
-            await self._attempt("re-plan", self.bot.reminders.replan)
+        guild_id = followup.replan_guild
+        if guild_id is not None:
+
+            async def replan() -> None:
+                await self.bot.reminders.replan_guild(guild_id)
+
+            await self._attempt(f"re-plan of guild {guild_id}", replan)
         if followup.announce is not None:
             guild, change = followup.announce
 

@@ -10,7 +10,7 @@ import discord
 from discordbot.replies import send_kwargs
 from i18n import language_for
 from render.announce import render_change
-from services.moderation import Change
+from views.changes import Change
 
 if TYPE_CHECKING:
     from discordbot.bot import MotionwatchBot

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 # Due reminders are posted within this many seconds (SPEC §5 asks for 60).
 SWEEP_SECONDS = 20
-# Deadlines also move with time (a new renewal cycle) and with other processes' writes.
+# Deadlines also move with time (a new renewal cycle); a change whose own re-plan was
+# lost (its process stopped first) is caught up too.
 REPLAN_SECONDS = 300
 # Each source has its own next_poll_at; the tick looks for the due ones at least this often.
 NEWS_TICK_SECONDS = 30
@@ -161,7 +162,7 @@ class MotionwatchBot(commands.Bot):
             max_instances=1,
         )
         scheduler.add_job(
-            self._scheduled(self.reminders.replan),
+            self._scheduled(self.reminders.replan_moved),
             "interval",
             seconds=REPLAN_SECONDS,
             id="reminders:replan",

@@ -14,7 +14,9 @@ from discordbot.errors import answer_error, tell
 from discordbot.permissions import NotAllowed, ensure
 from discordbot.replies import NO_MENTIONS, send_kwargs
 from i18n import language_for, t
+from render.common import Reply
 from render.news import render_digest, render_news
+from services.convert import news_entry_view, news_post_view
 from services.news import Delivery, Outgoing, Refused, Retry, Sent
 from services.news_review import review_story
 from services.permissions import Level
@@ -41,6 +43,11 @@ def _items(bot: MotionwatchBot, keys: list[str]) -> list[Any]:
     return [i for i in (resolve_item(bot.services.tracker.items, k) for k in keys) if i]
 
 
+def _render(bot: MotionwatchBot, language: str, out: Outgoing) -> Reply:
+    post, entry = news_post_view(out.post), news_entry_view(out.entry)
+    return render_news(language, post, entry, _items(bot, out.items))
+
+
 def _buttons(language: str, post_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(NewsButton("add", post_id, t(language, "news.add")))
@@ -52,9 +59,10 @@ async def post_news(bot: MotionwatchBot, out: Outgoing) -> Delivery:
     language = await _language(bot, out.post.guild_id)
     view: discord.ui.View | None = None
     if out.post.kind == "digest":
-        reply = render_digest(language, out.post, [out.entry, *out.also], out.source.name)
+        stories = [news_entry_view(e) for e in (out.entry, *out.also)]
+        reply = render_digest(language, news_post_view(out.post), stories, out.source.name)
     else:
-        reply = render_news(language, out.post, out.entry, _items(bot, out.items))
+        reply = _render(bot, language, out)
         view = _buttons(language, out.post.id or 0)
     channel = bot.get_partial_messageable(out.post.channel_id, guild_id=out.post.guild_id)
     extra: dict[str, Any] = {"view": view} if view is not None else {}
@@ -79,7 +87,7 @@ async def edit_news(bot: MotionwatchBot, out: Outgoing) -> None:
     if out.post.message_id is None:
         return
     language = await _language(bot, out.post.guild_id)
-    reply = render_news(language, out.post, out.entry, _items(bot, out.items))
+    reply = _render(bot, language, out)
     message = bot.get_partial_messageable(out.post.channel_id).get_partial_message(
         out.post.message_id
     )
@@ -176,11 +184,17 @@ class NewsButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON
         else:
             note = t(language, "news.dismissed", user=user)
         reply = render_news(
-            language, post, review.entry, _items(bot, list(review.items)), note=note
+            language,
+            news_post_view(post),
+            news_entry_view(review.entry),
+            _items(bot, list(review.items)),
+            note=note,
         )
         followup = Followup()
         if review.change is not None and interaction.guild is not None:
             # Announced and planned like any moderator's update.
-            followup = Followup(replan=True, announce=(interaction.guild, review.change))
+            followup = Followup(
+                replan_guild=interaction.guild.id, announce=(interaction.guild, review.change)
+            )
         async with bot.after.replying(followup):
             await interaction.response.edit_message(**send_kwargs(reply), view=None)

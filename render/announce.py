@@ -14,7 +14,7 @@ from render.common import (
     moment_text,
 )
 from render.words import deadline_name, stage_name
-from services.moderation import Change
+from views.changes import Change
 
 SUMMARY_LIMIT = 1500
 

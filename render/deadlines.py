@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from i18n import t
 from render.common import COLOURS, Embed, Reply, clip, moment_text, plain_date
 from render.words import deadline_name
-from tracker.items import ItemSpec
-from tracker.model import Deadline
 from tracker.offsets import format_offset
 
+# Re-exported: render/reminders.py takes it from here.
+from views.deadlines import DeadlineRow
+
 FIELDS_LIMIT = 25
-
-
-@dataclass(frozen=True, slots=True)
-class DeadlineRow:
-    spec: ItemSpec
-    deadline: Deadline
-    title: str | None = None  # a custom deadline's own title
-    custom_id: int | None = None
 
 
 def reminders_to_come(

@@ -6,15 +6,23 @@ import re
 from collections.abc import Sequence
 
 from i18n import t
-from render.common import COLOURS, DESCRIPTION_LIMIT, Embed, Reply, clip, moment_text
-from storage.models import NewsEntry, NewsPost
+from render.common import (
+    COLOURS,
+    DESCRIPTION_LIMIT,
+    TITLE_LIMIT,
+    Embed,
+    Reply,
+    clip,
+    moment_text,
+)
 from tracker.items import ItemSpec
+from views.news import NewsEntryView, NewsPostView
 
 
 def render_news(
     language: str,
-    post: NewsPost,
-    entry: NewsEntry,
+    post: NewsPostView,
+    entry: NewsEntryView,
     items: Sequence[ItemSpec],
     note: str | None = None,
 ) -> Reply:
@@ -42,7 +50,7 @@ def render_news(
             }
         )
     embed: Embed = {
-        "title": clip(entry.title, 256),
+        "title": clip(entry.title, TITLE_LIMIT),
         "description": clip(plain_markdown(entry.summary or ""), 600),
         "color": COLOURS["info"],
         "fields": fields,
@@ -79,7 +87,7 @@ def embed_url(url: str | None) -> bool:
 
 
 def render_digest(
-    language: str, post: NewsPost, entries: Sequence[NewsEntry], outlet: str
+    language: str, post: NewsPostView, entries: Sequence[NewsEntryView], outlet: str
 ) -> Reply:
     """One message for the stories of a poll beyond those posted one by one."""
     lines = []
@@ -91,7 +99,9 @@ def render_digest(
     if len(entries) > DIGEST_LISTED:
         lines.append(t(language, "news.digest_more", count=len(entries) - DIGEST_LISTED))
     embed: Embed = {
-        "title": clip(t(language, "news.digest_title", count=len(entries), outlet=outlet), 256),
+        "title": clip(
+            t(language, "news.digest_title", count=len(entries), outlet=outlet), TITLE_LIMIT
+        ),
         "description": clip("\n".join(lines), DESCRIPTION_LIMIT),
         "color": COLOURS["muted"],
         "footer": {"text": clip(t(language, "news.digest_footer", id=post.id), 2048)},

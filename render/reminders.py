@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from i18n import t
-from render.common import COLOURS, Embed, Reply, clip, moment_text
-from render.deadlines import DeadlineRow, meaning
+from render.common import COLOURS, TITLE_LIMIT, Embed, Reply, clip, moment_text
+from render.deadlines import meaning
 from render.words import deadline_name
 from tracker.items import ItemSpec
 from tracker.offsets import format_offset
 from tracker.reminders import Due
+from views.deadlines import DeadlineRow
 
 
 def render_reminder(
@@ -31,7 +32,7 @@ def render_reminder(
                 item=spec.name(language),
                 offset=format_offset(due.offset),
             ),
-            256,
+            TITLE_LIMIT,
         ),
         "description": "\n".join(lines),
         "color": COLOURS["warn"],

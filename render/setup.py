@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from i18n import t
 from render.common import COLOURS, Embed, Reply
-from storage.models import GuildSettings
 from tracker.offsets import DEFAULT_OFFSETS
+from views.settings import GuildSettingsView
 
 
 def _channel(language: str, channel_id: int | None) -> str:
@@ -16,8 +16,8 @@ def _role(language: str, role_id: int | None) -> str:
     return f"<@&{role_id}>" if role_id else t(language, "setup.not_set")
 
 
-def render_settings(language: str, row: GuildSettings | None) -> Reply:
-    row = row or GuildSettings(guild_id=0)
+def render_settings(language: str, row: GuildSettingsView | None) -> Reply:
+    row = row or GuildSettingsView()
     fields = [
         {
             "name": t(language, "setup.show_news"),

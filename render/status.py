@@ -20,7 +20,7 @@ from render.common import (
     stamp,
 )
 from render.words import deadline_name, stage_colour, stage_words
-from services.tracking import ItemStatus
+from views.status import ItemStatus
 
 LATEST_SUMMARY_LIMIT = 400
 # Up to this many items get a full embed each; more get one line each.

@@ -7,19 +7,15 @@ from collections.abc import Sequence
 from i18n import t
 from render.common import COLOURS, DESCRIPTION_LIMIT, Embed, Reply, clip, event_time, link
 from render.words import stage_name
-from storage.models import TimelineEvent
 from tracker.items import ItemSpec
+from views.events import EventView
+from views.paging import page_count
 
-PER_PAGE = 10
 # Ten events must fit one 4,096-character description with room for dates and links.
 SUMMARY_LIMIT = 280
 
 
-def page_count(total: int) -> int:
-    return max(1, -(-total // PER_PAGE))
-
-
-def _event_line(language: str, spec: ItemSpec, event: TimelineEvent) -> str:
+def _event_line(language: str, spec: ItemSpec, event: EventView) -> str:
     summary = event.summary_ko if language == "ko" and event.summary_ko else event.summary_en
     when = event_time(language, event.occurred_at, event.precision, spec.timezone)
     parts = [f"`#{event.id}` **{when}**"]
@@ -36,7 +32,7 @@ def _event_line(language: str, spec: ItemSpec, event: TimelineEvent) -> str:
 
 
 def render_timeline(
-    language: str, spec: ItemSpec, events: Sequence[TimelineEvent], *, page: int, total: int
+    language: str, spec: ItemSpec, events: Sequence[EventView], *, page: int, total: int
 ) -> Reply:
     pages = page_count(total)
     if events:

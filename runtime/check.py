@@ -10,9 +10,11 @@ from sqlalchemy.engine import make_url
 from config.settings import Settings
 from config.tracker import TrackerConfig
 from runtime.startup import prepare_database
-from services.tracking import ItemStatus, item_status
+from services.readcache import ReadCache
+from services.tracking import item_status
 from storage.engine import backend_label, create_engine, session_factory
 from tracker.model import Deadline
+from views.status import ItemStatus
 
 STAGE_WORDS = {
     "in_force": "in force",
@@ -94,16 +96,13 @@ async def run_check(settings: Settings, tracker: TrackerConfig, *, now: datetime
             f"at: {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
             "",
         ]
-        async with sessions() as session:
-            for spec in tracker.items:
-                status = await item_status(
-                    session,
-                    spec=spec,
-                    item_id=prepared.item_ids[spec.key],
-                    guild_id=None,
-                    now=now,
-                )
-                out.extend(describe(status))
+        # Through the reads /status makes, so that the two never disagree.
+        reads = ReadCache(sessions)
+        for spec in tracker.items:
+            status = await item_status(
+                reads, spec=spec, item_id=prepared.item_ids[spec.key], guild_id=None, now=now
+            )
+            out.extend(describe(status))
         return out
     finally:
         await engine.dispose()

@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from services.convert import settings_view
 from storage.engine import SessionFactory
-from storage.models import GuildSettings
+from storage.queries.guilds import get_settings
+from views.settings import GuildSettingsView
 
 
 class GuildSettingsCache:
-    """Settings rows by guild id, each kept at most ``ttl`` seconds."""
+    """Settings by guild id, each kept at most ``ttl`` seconds."""
 
     def __init__(
         self,
@@ -28,22 +30,23 @@ class GuildSettingsCache:
         self._sessions = sessions
         self.ttl = ttl
         self._clock = clock
-        self._rows: dict[int, tuple[float, GuildSettings | None]] = {}
+        self._rows: dict[int, tuple[float, GuildSettingsView | None]] = {}
         # Bumped by every forget: a read that began before one must not be cached,
         # since it may have seen the rows from before the change that caused it.
         self._generation = 0
 
-    async def get(self, guild_id: int) -> GuildSettings | None:
+    async def get(self, guild_id: int) -> GuildSettingsView | None:
         cached = self._rows.get(guild_id)
         if cached is not None and self._clock() - cached[0] < self.ttl:
             return cached[1]
         # Freshness counts from before the read: the row is at least this recent.
         stamp, generation = self._clock(), self._generation
         async with self._sessions() as session:
-            row = await session.get(GuildSettings, guild_id)
+            row = await get_settings(session, guild_id=guild_id)
+        view = settings_view(row) if row is not None else None
         if generation == self._generation:
-            self._rows[guild_id] = (stamp, row)
-        return row
+            self._rows[guild_id] = (stamp, view)
+        return view
 
     def forget(self, guild_id: int) -> None:
         self._generation += 1

@@ -7,13 +7,13 @@ the bot can announce it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import validation as check
 from services.context import Services
+from services.convert import event_view
 from services.errors import UserError
 from storage.engine import writing
 from storage.models import CustomDeadline, TimelineEvent
@@ -22,41 +22,10 @@ from storage.queries.audit import record_audit
 from storage.queries.events import get_event, list_events, save_revision, snapshot, to_fact
 from tracker.items import ItemSpec
 from tracker.lookup import resolve_item
-from tracker.model import Assessment, Deadline, EventFact, Precision, StageChangeError
+from tracker.model import EventFact, Precision, StageChangeError
 
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    action: str  # "added", "edited" or "removed"
-    spec: ItemSpec
-    event: TimelineEvent
-    actor_id: int
-    before: Assessment
-    after: Assessment
-    changed_fields: tuple[str, ...] = field(default=())
-
-    @property
-    def stage_change(self) -> tuple[str | None, str | None] | None:
-        if (self.before.stage, self.before.derived) == (self.after.stage, self.after.derived):
-            return None
-        return self.before.stage, self.after.stage
-
-    @property
-    def moved(self) -> list[tuple[Deadline, Deadline]]:
-        old = {d.key: d for d in self.before.deadlines}
-        return [
-            (old[d.key], d) for d in self.after.deadlines if d.key in old and old[d.key].at != d.at
-        ]
-
-    @property
-    def appeared(self) -> list[Deadline]:
-        old = {d.key for d in self.before.deadlines}
-        return [d for d in self.after.deadlines if d.key not in old]
-
-    @property
-    def gone(self) -> list[Deadline]:
-        new = {d.key for d in self.after.deadlines}
-        return [d for d in self.before.deadlines if d.key not in new]
+# Re-exported: discordbot/after.py takes it from here.
+from views.changes import Change
 
 
 def _stage_error(exc: StageChangeError, spec: ItemSpec) -> UserError:
@@ -160,7 +129,7 @@ async def add_update(
     return Change(
         "added",
         item,
-        event,
+        event_view(event),
         actor_id,
         item.assess(facts, now),
         item.assess([*facts, to_fact(event)], now),
@@ -255,7 +224,7 @@ async def edit_update(
     return Change(
         "edited",
         spec,
-        event,
+        event_view(event),
         actor_id,
         spec.assess(facts, now),
         spec.assess([*others, edited], now),
@@ -293,7 +262,12 @@ async def remove_update(
         await services.changed(session, Scope.item(event.item_id, guild_id))
         await session.commit()
     return Change(
-        "removed", spec, event, actor_id, spec.assess(facts, now), spec.assess(others, now)
+        "removed",
+        spec,
+        event_view(event),
+        actor_id,
+        spec.assess(facts, now),
+        spec.assess(others, now),
     )
 
 

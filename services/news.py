@@ -25,11 +25,13 @@ from news.parse import Entry, ParsedFeed
 from news.parser_process import FeedParser
 from services import validation as check
 from services.context import Services
+from services.convert import news_source_view
 from services.errors import UserError
 from storage.engine import writing
 from storage.models import GuildSource, NewsEntry, NewsPost, NewsSource
 from storage.queries import news as store
 from storage.queries.audit import record_audit
+from views.news import NewsSourceView
 
 log = logging.getLogger(__name__)
 
@@ -543,6 +545,13 @@ async def remove_source(
         )
         await session.commit()
     return source
+
+
+async def list_sources(services: Services, *, guild_id: int) -> list[NewsSourceView]:
+    """/source list: the configured sources and the guild's own, oldest first."""
+    async with services.sessions() as session:
+        rows = await store.sources_for(session, guild_id=guild_id)
+    return [news_source_view(row) for row in rows]
 
 
 def _host(url: str) -> str:

@@ -16,13 +16,14 @@ from news.match import Matcher
 from services import validation as check
 from services.context import Services
 from services.errors import UserError
-from services.moderation import Change, add_update
+from services.moderation import add_update
 from services.news import STALE_CLAIM
 from storage.engine import writing
 from storage.models import NewsEntry, NewsPost, NewsSource
 from storage.queries import news as store
 from storage.queries.audit import record_audit
 from tracker.lookup import resolve_item
+from views.changes import Change
 
 log = logging.getLogger(__name__)
 

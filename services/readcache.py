@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.convert import event_view
 from storage.engine import SessionFactory
-from storage.models import TimelineEvent
 from storage.queries.events import count_events, latest_event, page_events, stage_events, to_fact
 from tracker.items import ItemSpec
 from tracker.model import Assessment, EventFact
+from views.events import EventView
 
 Scope = tuple[int, int | None]  # (item id, guild id or None for the shared history)
 
@@ -30,7 +31,7 @@ Scope = tuple[int, int | None]  # (item id, guild id or None for the shared hist
 @dataclass(frozen=True, slots=True)
 class StatusInputs:
     staged: tuple[EventFact, ...]
-    latest: TimelineEvent | None
+    latest: EventView | None
     count: int
 
 
@@ -48,7 +49,7 @@ class ReadCache:
         self._max_pages = max_pages
         self._clock = clock
         self._status: dict[Scope, tuple[float, StatusInputs]] = {}
-        self._pages: OrderedDict[tuple[Scope, int, int], tuple[float, tuple[TimelineEvent, ...]]]
+        self._pages: OrderedDict[tuple[Scope, int, int], tuple[float, tuple[EventView, ...]]]
         self._pages = OrderedDict()
         self._assessments: dict[Scope, tuple[StatusInputs, datetime, Assessment]] = {}
         self._memo: OrderedDict[tuple[Hashable, ...], tuple[float, object]] = OrderedDict()
@@ -71,9 +72,10 @@ class ReadCache:
         stamp, generation = self._clock(), self._generation
         async with self._sessions() as session:
             staged = await stage_events(session, item_id=item_id, guild_id=guild_id)
+            latest = await latest_event(session, item_id=item_id, guild_id=guild_id)
             inputs = StatusInputs(
                 staged=tuple(to_fact(e) for e in staged),
-                latest=await latest_event(session, item_id=item_id, guild_id=guild_id),
+                latest=event_view(latest) if latest is not None else None,
                 count=await count_events(session, item_id=item_id, guild_id=guild_id),
             )
         if generation == self._generation:
@@ -82,7 +84,7 @@ class ReadCache:
 
     async def page(
         self, *, item_id: int, guild_id: int | None, page: int, per_page: int
-    ) -> Sequence[TimelineEvent]:
+    ) -> tuple[EventView, ...]:
         key = ((item_id, guild_id), page, per_page)
         cached = self._pages.get(key)
         if cached and self._fresh(cached[0]):
@@ -92,17 +94,24 @@ class ReadCache:
         self.misses += 1
         stamp, generation = self._clock(), self._generation
         async with self._sessions() as session:
-            events = tuple(
-                await page_events(
-                    session, item_id=item_id, guild_id=guild_id, page=page, per_page=per_page
-                )
+            rows = await page_events(
+                session, item_id=item_id, guild_id=guild_id, page=page, per_page=per_page
             )
+        events = tuple(event_view(row) for row in rows)
         if generation != self._generation:
             return events
         self._pages[key] = (stamp, events)
         while len(self._pages) > self._max_pages:
             self._pages.popitem(last=False)
         return events
+
+    async def latest_before(
+        self, *, item_id: int, guild_id: int | None, before: datetime
+    ) -> EventView | None:
+        """The latest event at or before ``before``; not kept: it depends on the instant."""
+        async with self._sessions() as session:
+            row = await latest_event(session, item_id=item_id, guild_id=guild_id, before=before)
+        return event_view(row) if row is not None else None
 
     def assessment(
         self, *, scope: Scope, spec: ItemSpec, inputs: StatusInputs, now: datetime

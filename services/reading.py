@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from render.common import Reply
-from render.deadlines import DeadlineRow
-from render.timeline import PER_PAGE, page_count, render_timeline
 from services.context import Services
 from services.errors import UserError
-from services.tracking import ItemStatus
-from storage.models import TimelineEvent
+from services.tracking import item_status
 from storage.queries.deadlines import upcoming_custom_deadlines
-from storage.queries.events import latest_event
 from tracker.items import ItemSpec
 from tracker.lookup import resolve_item
 from tracker.model import Deadline
+from views.deadlines import DeadlineRow
+from views.paging import PER_PAGE, TimelinePage, page_count
+from views.status import ItemStatus
 
 
 def pick_item(services: Services, value: str | None) -> ItemSpec | None:
@@ -44,26 +41,22 @@ def require_item(services: Services, value: str | None) -> ItemSpec:
 async def statuses(
     services: Services, *, guild_id: int | None, item: ItemSpec | None, now: datetime
 ) -> list[ItemStatus]:
-    out = []
-    for spec in [item] if item else services.tracker.items:
-        item_id = services.item_ids[spec.key]
-        inputs = await services.reads.status_inputs(item_id=item_id, guild_id=guild_id)
-        latest = inputs.latest
-        if latest is not None and latest.occurred_at > now:
-            # Only a scheduled (future) event is newer than now; then ask the store.
-            async with services.sessions() as session:
-                latest = await latest_event(session, item_id=item_id, guild_id=guild_id, before=now)
-        reading = services.reads.assessment(
-            scope=(item_id, guild_id), spec=spec, inputs=inputs, now=now
+    return [
+        await item_status(
+            services.reads,
+            spec=spec,
+            item_id=services.item_ids[spec.key],
+            guild_id=guild_id,
+            now=now,
         )
-        out.append(ItemStatus(spec, reading, latest, inputs.count))
-    return out
+        for spec in ([item] if item else services.tracker.items)
+    ]
 
 
 async def timeline_page(
     services: Services, *, guild_id: int | None, item: ItemSpec, page: int, clamp: bool = False
-) -> tuple[Sequence[TimelineEvent], int, int]:
-    """The events of ``page``, the total and the page count.
+) -> TimelinePage:
+    """The events of ``page``, with the total they are a page of.
 
     A page out of range is refused, or with ``clamp`` moved into range (a button
     on an old message, after events were removed).
@@ -78,31 +71,7 @@ async def timeline_page(
     events = await services.reads.page(
         item_id=item_id, guild_id=guild_id, page=page, per_page=PER_PAGE
     )
-    return events, total, page
-
-
-async def timeline_reply(
-    services: Services,
-    *,
-    guild_id: int | None,
-    item: ItemSpec,
-    page: int,
-    language: str,
-    clamp: bool = False,
-) -> Reply:
-    """A rendered timeline page; it depends on no clock, so it is kept until the item changes."""
-    item_id = services.item_ids[item.key]
-    key = (item_id, guild_id, "timeline", page, language, clamp)
-    cached = services.reads.recall(key)
-    if isinstance(cached, Reply):
-        return cached
-    generation = services.reads.generation
-    events, total, shown = await timeline_page(
-        services, guild_id=guild_id, item=item, page=page, clamp=clamp
-    )
-    reply = render_timeline(language, item, events, page=shown, total=total)
-    services.reads.remember(key, reply, generation=generation)
-    return reply
+    return TimelinePage(events, page, total)
 
 
 async def upcoming_deadlines(

@@ -1,47 +1,63 @@
-"""Reminders (SPEC §5): planned from the deadlines, posted once, across restarts and processes.
+"""Reminders (SPEC §5): planned in the store, posted once, across restarts and processes.
 
-A reminder is claimed in the store (a row that only one claimant can create)
-before it is sent, sent with an idempotency key (Discord's message nonce with
-enforce_nonce) derived from guild, deadline and offset, and recorded after
-Discord accepted it. A process that dies between claim and record leaves the
-row claimed; the next start sends it again with the same nonce, which Discord
-answers with the message it already created, so nothing is posted twice.
+The plan is rows in the store (storage/queries/reminders.py), not one process's memory:
+every process sweeps the same owed rows, and a change re-plans only its scope, in SQL,
+under a lock per scope (so an older plan can never be written over a newer one):
+
+- one guild (its settings, its own deadlines or stage changes): ``replan_guild``;
+- an item's shared deadlines, for every guild: ``replan_item``;
+- everything (start-up, and periodically as time moves deadlines on): ``replan``.
+
+A reminder is claimed in the store before it is sent, sent with an idempotency key
+(Discord's message nonce with enforce_nonce) derived from guild, deadline and offset,
+and recorded after Discord accepted it. A process that dies between claim and record
+leaves the row claimed; the next start sends it again with the same nonce.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.context import Services
-from services.reading import statuses
 from storage.engine import writing
+from storage.models import TimelineEvent
 from storage.queries import reminders as store
-from storage.queries.state import advance_state, get_state
+from storage.queries.events import stage_events, to_fact
+from tracker.items import ItemSpec
+from tracker.model import Deadline
 from tracker.offsets import DEFAULT_OFFSETS, OffsetError, parse_offsets
-from tracker.reminders import (
-    EMPTY_PLAN,
-    GRACE,
-    CustomColumns,
-    Due,
-    GuildSchedule,
-    ReminderPlan,
-    Target,
-)
+from tracker.reminders import GRACE, Due, Target
 
 log = logging.getLogger(__name__)
 
 # Posts one reminder; returns the message id, or None when it cannot be posted at all
 # (the channel is gone), which drops it.
 Sender = Callable[[Due, bool], Awaitable[int | None]]
-LAST_SWEEP = "reminders:last-sweep"
+# Reminders claimed per statement: a sweep after long downtime goes in batches.
+CLAIM_BATCH = 200
 
 
-def _stamp(moment: datetime) -> str:
-    # One fixed-width UTC format, so that stamps compare correctly as text.
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+def _offsets(text: str) -> list[int]:
+    try:
+        parsed = parse_offsets(text or DEFAULT_OFFSETS)
+    except OffsetError:
+        # Stored before validation tightened: the defaults rather than no reminders.
+        parsed = parse_offsets(DEFAULT_OFFSETS)
+    return sorted({int(o.total_seconds()) for o in parsed})
+
+
+def _computed(spec: ItemSpec, events: list[TimelineEvent], now: datetime) -> list[store.PlannedRow]:
+    assessment = spec.assess([to_fact(e) for e in events], now)
+    return [
+        store.PlannedRow(f"{spec.key}/{d.key}", d.kind, d.at, d.effect_at)
+        for d in assessment.deadlines
+        if d.at > now
+    ]
 
 
 class Reminders:
@@ -49,123 +65,183 @@ class Reminders:
         self.services = services
         self.send = send
         self.process = process
-        self.plan: ReminderPlan = EMPTY_PLAN
         self.posted = 0
-        # When each computed deadline became known (also kept in the store).
-        self._known: dict[tuple[int, str, datetime], datetime] = {}
-        # Re-plans may overlap (a change's, the periodic one): each is numbered when it
-        # starts reading, and a plan is installed only if no later-started one was.
-        self._started = 0
-        self._installed = 0
 
     def now(self) -> datetime:
         return self.services.clock()
 
-    async def replan(self) -> ReminderPlan:
-        self._started += 1
-        number = self._started
-        services, now = self.services, self.now()
-        async with services.sessions() as session:
-            inputs = await store.plan_inputs(session, now=now)
-        guilds, own, customs = inputs.guilds, inputs.own, inputs.customs
-        keys = {v: k for k, v in services.item_ids.items()}
-        targets: list[Target] = []
+    def _specs(self) -> list[tuple[ItemSpec, int]]:
+        ids = self.services.item_ids
+        return [(spec, ids[spec.key]) for spec in self.services.tracker.items if spec.key in ids]
 
-        async def computed(guild_id: int | None) -> list[int]:
-            start = len(targets)
-            for status in await statuses(services, guild_id=guild_id, item=None, now=now):
-                item_id = services.item_ids[status.spec.key]
-                targets.extend(
-                    Target(item_id, status.spec.key, d, guild_id or 0)
-                    for d in status.assessment.deadlines
-                    if d.at > now
-                )
-            return list(range(start, len(targets)))
+    # --- planning ----------------------------------------------------------------------
 
-        shared = await computed(None)
-        computed_count = len(targets)
-        columns = CustomColumns(
-            ids=[row[0] for row in customs],
-            guilds=[row[1] for row in customs],
-            items=[row[2] for row in customs],
-            item_keys=keys,
-            titles=[row[3] for row in customs],
-            due=[float(row[4]) for row in customs],
-            # A custom deadline became known when it was added: nothing more to record.
-            created=[float(row[5]) for row in customs],
-        )
-        by_guild: dict[int, list[int]] = {}
-        for n, guild_id in enumerate(columns.guilds):
-            by_guild.setdefault(guild_id, []).append(computed_count + n)
-        parsed: dict[str, list[timedelta]] = {}
-        schedules = []
-        for guild_id, text in guilds:
-            mine = await computed(guild_id) if guild_id in own else shared
-            if text not in parsed:
-                try:
-                    parsed[text] = parse_offsets(text or DEFAULT_OFFSETS)
-                except OffsetError:
-                    parsed[text] = parse_offsets(DEFAULT_OFFSETS)
-            schedules.append(
-                GuildSchedule(guild_id, parsed[text], [*mine, *by_guild.get(guild_id, [])])
-            )
-        computed_ids = {(t.scope, t.key, t.deadline.at) for t in targets}
-        if computed_ids - self._known.keys():
-            self._known.update(
-                await store.remember_deadlines(services.sessions, deadlines=computed_ids, now=now)
-            )
-        known = {d: self._known[d] for d in computed_ids}
-        # Seconds of CPU at 10,000 guilds: built in a thread, so the event loop keeps answering.
-        plan = await asyncio.to_thread(ReminderPlan, targets, schedules, known, columns)
-        if number < self._installed:
-            # Read before a change that a later re-plan has already seen: it must not win.
-            log.debug("discarded re-plan %d: re-plan %d is newer", number, self._installed)
-            return self.plan
-        self.plan, self._installed = plan, number
-        log.info("planned %d reminders for %d guilds", len(self.plan), len(schedules))
-        return self.plan
-
-    async def sweep(self) -> int:
-        """Post what fell due since the last sweep (by any process); return how many were posted."""
-        now = self.now()
-        async with self.services.sessions() as session:
-            stamp = await get_state(session, key=LAST_SWEEP)
-        # Nothing is owed from before the very first sweep: the bot did not exist then.
-        after = datetime.fromisoformat(stamp) if stamp else now
-        posted = 0
-        for due in self.plan.between(min(after, now), now):
-            posted += await self._deliver(due, now)
+    async def replan_guild(self, guild_id: int) -> None:
+        """Re-plan one guild: its offsets, its own deadlines, its share of every item's."""
+        started, now = time.perf_counter(), self.now()
+        specs = self._specs()
         async with writing(self.services.sessions) as session:
-            await advance_state(session, key=LAST_SWEEP, value=_stamp(now))
-            await session.commit()
-        return posted
-
-    async def _deliver(self, due: Due, now: datetime) -> int:
-        target = due.target
-        offset = int(due.offset.total_seconds())
-        passed = target.deadline.at <= now
-        async with writing(self.services.sessions) as session:
-            claimed = await store.claim(
+            await store.lock(
                 session,
-                guild_id=due.guild_id,
-                item_id=target.item_id,
-                key=target.key,
-                at=target.deadline.at,
-                offset=offset,
-                due_at=due.due_at,
-                state="dropped" if passed else "claimed",
-                claimed_by=self.process,
+                exclusive=[f"guild:{guild_id}"],
+                shared=["guilds", *(f"item:{item_id}" for _, item_id in specs)],
+            )
+            # Everything read first, under the lock, then written: a re-plan that started
+            # later cannot have read anything older.
+            texts = await store.offset_texts(session, guild_id=guild_id)
+            own = await store.own_items(session, guild_id=guild_id)
+            computed = {
+                item_id: _computed(
+                    spec, list(await stage_events(session, item_id=item_id, guild_id=guild_id)), now
+                )
+                if item_id in own
+                else []
+                for spec, item_id in specs
+            }
+            await store.sync_offsets(
+                session, parsed={t: _offsets(t) for t in texts}, guild_id=guild_id
+            )
+            for item_id, deadlines in computed.items():
+                await store.replace_computed(
+                    session, scope=guild_id, item_id=item_id, deadlines=deadlines, now=now
+                )
+            await store.sync_customs(session, now=now, guild_id=guild_id)
+            derived = await store.derive(session, now=now, guild_id=guild_id)
+            await session.commit()
+        log.debug(
+            "re-planned guild %s in %.0f ms: %s",
+            guild_id,
+            (time.perf_counter() - started) * 1000,
+            derived,
+        )
+
+    async def replan_item(self, item_id: int) -> None:
+        """Re-plan an item's shared deadlines for every guild that shares them."""
+        started, now = time.perf_counter(), self.now()
+        spec = next(spec for spec, i in self._specs() if i == item_id)
+        async with writing(self.services.sessions) as session:
+            await store.lock(session, exclusive=[f"item:{item_id}"])
+            events = list(await stage_events(session, item_id=item_id, guild_id=None))
+            changed = await store.replace_computed(
+                session,
+                scope=store.SHARED,
+                item_id=item_id,
+                deadlines=_computed(spec, events, now),
                 now=now,
             )
+            # Unchanged deadlines leave every guild's reminders as they are.
+            derived = (
+                await store.derive_item(session, item_id=item_id, now=now) if changed else None
+            )
             await session.commit()
-        if not claimed or passed:
-            if claimed:
-                log.info("dropped a reminder whose deadline passed while the bot was down: %s", due)
-            return 0
-        return await self._send_and_record(due, now)
+        log.info(
+            "re-planned %s for every guild in %.0f ms (deadlines %s): %s",
+            spec.key,
+            (time.perf_counter() - started) * 1000,
+            "changed" if changed else "unchanged",
+            derived,
+        )
 
-    async def _send_and_record(self, due: Due, now: datetime) -> int:
-        late = now - due.due_at > GRACE
+    async def replan(self, *, everything: bool = True) -> None:
+        """Re-plan every guild (at start-up); or, with ``everything=False`` (periodically),
+        only what moved since: deadlines that time moved on, and what a change's own
+        re-plan missed (a process that stopped between the change and its re-plan)."""
+        started, now = time.perf_counter(), self.now()
+        specs = self._specs()
+        async with writing(self.services.sessions) as session:
+            await store.lock(
+                session, exclusive=["guilds", *(f"item:{item_id}" for _, item_id in specs)]
+            )
+            texts = await store.offset_texts(session)
+            guilds = await store.sync_offsets(session, parsed={t: _offsets(t) for t in texts})
+            guilds |= await store.sync_customs(session, now=now)
+            items, own = await self._plan_computed(session, specs, now)
+            guilds |= own
+            if everything:
+                derived = [await store.derive(session, now=now)]
+            else:
+                derived = [await store.derive_item(session, item_id=i, now=now) for i in items]
+                derived += [await store.derive(session, now=now, guild_id=g) for g in guilds]
+            await session.commit()
+        log.info(
+            "re-planned %s in %.0f ms: %s",
+            "every guild" if everything else f"{len(items)} items and {len(guilds)} guilds",
+            (time.perf_counter() - started) * 1000,
+            derived,
+        )
+
+    async def _plan_computed(
+        self, session: AsyncSession, specs: list[tuple[ItemSpec, int]], now: datetime
+    ) -> tuple[set[int], set[int]]:
+        """Every computed deadline; returns the items and the guilds whose deadlines moved."""
+        # One read of every stage change; the rules then run per item and per guild that
+        # has stage changes of its own (few), not per guild.
+        events = await store.stage_events_by_scope(session)
+        items: set[int] = set()
+        guilds: set[int] = set()
+        for spec, item_id in specs:
+            shared = events.get((item_id, None), [])
+            if await store.replace_computed(
+                session,
+                scope=store.SHARED,
+                item_id=item_id,
+                deadlines=_computed(spec, shared, now),
+                now=now,
+            ):
+                items.add(item_id)
+            for (item, guild_id), own in events.items():
+                if item != item_id or guild_id is None:
+                    continue
+                merged = sorted([*shared, *own], key=lambda e: (e.occurred_at, e.id or 0))
+                if await store.replace_computed(
+                    session,
+                    scope=guild_id,
+                    item_id=item_id,
+                    deadlines=_computed(spec, merged, now),
+                    now=now,
+                ):
+                    guilds.add(guild_id)
+        guilds |= await store.drop_unowned(session)
+        return items, guilds
+
+    async def replan_moved(self) -> None:
+        await self.replan(everything=False)
+
+    async def next_due(self) -> datetime | None:
+        async with self.services.sessions() as session:
+            return await store.next_due(session)
+
+    # --- posting -----------------------------------------------------------------------
+
+    def _due(self, row: store.OwedReminder) -> Due:
+        keys = {v: k for k, v in self.services.item_ids.items()}
+        item_key = keys.get(row.item_id, "?")
+        name = row.deadline_key.removeprefix(f"{item_key}/")
+        deadline = Deadline(name, row.kind, row.deadline_at, row.effect_at)
+        target = Target(row.item_id, item_key, deadline, row.guild_id, row.title)
+        return Due(row.guild_id, target, timedelta(seconds=row.offset_seconds))
+
+    async def sweep(self) -> int:
+        """Post every owed reminder that is due, whichever process planned it."""
+        now = self.now()
+        async with writing(self.services.sessions) as session:
+            passed = await store.drop_passed(session, now=now)
+            await session.commit()
+        if passed:
+            log.info("dropped %d reminders whose deadline passed while the bot was down", passed)
+        posted = 0
+        while True:
+            async with writing(self.services.sessions) as session:
+                owed = await store.claim_due(session, now=now, by=self.process, limit=CLAIM_BATCH)
+                await session.commit()
+            for row in owed:
+                posted += await self._send_and_record(row, now)
+            if len(owed) < CLAIM_BATCH:
+                return posted
+
+    async def _send_and_record(self, row: store.OwedReminder, now: datetime) -> int:
+        due = self._due(row)
+        late = now - row.due_at > GRACE
         try:
             message_id = await self.send(due, late)
         except Exception:
@@ -176,13 +252,11 @@ class Reminders:
         async with writing(self.services.sessions) as session:
             await store.record_outcome(
                 session,
-                guild_id=due.guild_id,
-                key=due.target.key,
-                at=due.target.deadline.at,
-                offset=int(due.offset.total_seconds()),
+                delivery_id=row.id,
                 message_id=message_id,
                 late=late,
                 now=now,
+                reason=None if message_id is not None else "channel unavailable",
             )
             await session.commit()
         if message_id is None:
@@ -197,13 +271,17 @@ class Reminders:
             rows = await store.unfinished(session)
         finished = 0
         for row in rows:
-            assert row.id is not None
-            target = self.plan.find(row.deadline_key, row.deadline_at)
-            if target is None or target.deadline.at <= now:
+            if row.deadline_at <= now:
                 async with writing(self.services.sessions) as session:
-                    await store.mark(session, delivery_id=row.id, state="dropped")
+                    await store.record_outcome(
+                        session,
+                        delivery_id=row.id,
+                        message_id=None,
+                        late=False,
+                        now=now,
+                        reason=store.PASSED,
+                    )
                     await session.commit()
                 continue
-            due = Due(row.guild_id, target, target.deadline.at - row.due_at)
-            finished += await self._send_and_record(due, now)
+            finished += await self._send_and_record(row, now)
         return finished

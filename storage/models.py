@@ -220,8 +220,48 @@ class NewsPost(SQLModel, table=True):
     event_id: int | None = Field(default=None)
 
 
+class PlannedDeadline(SQLModel, table=True):
+    """A deadline reminders are planned for: computed from an item's rules, or a guild's own.
+
+    The plan lives in the store, so every process sees the same one: reminders are
+    derived from these rows, each guild's offsets and its reminders channel in SQL.
+    """
+
+    __tablename__ = "planned_deadline"
+    __table_args__ = (
+        # Key first: a reminder row finds the deadline it came from by key and time.
+        UniqueConstraint("deadline_key", "deadline_at", "scope"),
+        Index("ix_planned_deadline_scope", "scope", "item_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # 0 for a deadline every guild shares; the guild id for one only that guild has.
+    scope: int = Field(sa_type=BigInteger)
+    item_id: int = Field(foreign_key="item.id")
+    deadline_key: str = Field(max_length=160)  # "<item key>/<deadline key>"
+    kind: str = Field(max_length=32)
+    deadline_at: datetime = Field(sa_type=UTCDateTime)
+    effect_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    title: str | None = Field(default=None, max_length=200)
+    custom_id: int | None = Field(default=None, foreign_key="custom_deadline.id")
+
+
+class ReminderOffset(SQLModel, table=True):
+    """A guild's reminder offsets as rows (parsed from its settings), for planning in SQL."""
+
+    __tablename__ = "reminder_offset"
+
+    guild_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    offset_seconds: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+
+
 class ReminderDelivery(SQLModel, table=True):
-    """One reminder (guild × deadline × offset): claimed before sending, recorded after."""
+    """One reminder (guild × deadline × offset): planned, then claimed, then sent or dropped.
+
+    A row is planned while its due time is still ahead; only planned rows are owed.
+    """
 
     __tablename__ = "reminder_delivery"
     __table_args__ = (
@@ -236,26 +276,17 @@ class ReminderDelivery(SQLModel, table=True):
     deadline_at: datetime = Field(sa_type=UTCDateTime)
     offset_seconds: int
     due_at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    effect_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    title: str | None = Field(default=None, max_length=200)
     state: str = Field(default="planned", max_length=16)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     late: bool = Field(default=False)
-
-
-class KnownDeadline(SQLModel, table=True):
-    """When the bot first knew of a deadline at its time; reminders due before then are not owed."""
-
-    __tablename__ = "known_deadline"
-    __table_args__ = (UniqueConstraint("scope", "deadline_key", "deadline_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    # 0 for a deadline every guild shares; the guild id for one only that guild has.
-    scope: int = Field(sa_type=BigInteger)
-    deadline_key: str = Field(max_length=160)
-    deadline_at: datetime = Field(sa_type=UTCDateTime)
-    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    # Why a dropped reminder was not posted: its deadline passed, it no longer applies, ...
+    reason: str | None = Field(default=None, max_length=200)
 
 
 class BotState(SQLModel, table=True):

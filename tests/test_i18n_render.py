@@ -12,16 +12,17 @@ import pytest
 from config.tracker import load_tracker
 from i18n import catalog, language_for, t
 from render.common import EMBEDS_TOTAL_LIMIT, embed_size
-from render.deadlines import DeadlineRow, render_deadlines
+from render.deadlines import render_deadlines
 from render.status import render_status
 from render.timeline import render_timeline
-from services.tracking import ItemStatus
-from storage.models import TimelineEvent
 from tests.conftest import ROOT
 from tracker.items import ItemSpec
 from tracker.lookup import find_items, resolve_item
 from tracker.model import EventFact
 from tracker.offsets import OffsetError, format_offsets, parse_offsets
+from views.deadlines import DeadlineRow
+from views.events import EventView
+from views.status import ItemStatus
 
 KST = ZoneInfo("Asia/Seoul")
 TRACKER = load_tracker(ROOT / "config" / "tracker.toml")
@@ -65,9 +66,8 @@ def test_language_choice(setting: str | None, locale: str | None, expected: str)
 def _status(item: ItemSpec, now: datetime = NOW) -> ItemStatus:
     facts = [EventFact(e.occurred_at, e.stage, e.precision, n) for n, e in enumerate(item.seed)]
     last = item.seed[-1]
-    latest = TimelineEvent(
+    latest = EventView(
         id=99,
-        item_id=1,
         occurred_at=last.occurred_at,
         precision=str(last.precision),
         summary_en=last.summary_en,
@@ -117,9 +117,8 @@ def test_many_items_make_an_overview() -> None:
 
 def test_timeline_page_lines() -> None:
     events = [
-        TimelineEvent(
+        EventView(
             id=n + 1,
-            item_id=1,
             occurred_at=e.occurred_at,
             precision=str(e.precision),
             summary_en=e.summary_en,

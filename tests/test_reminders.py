@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from config.tracker import TrackerConfig, load_tracker
 from demo.harness import running_bot
@@ -20,7 +21,6 @@ from runtime.startup import prepare_database
 from standin import DiscordStandIn, Guild, MessageRecord, Perm
 from storage.engine import create_engine, session_factory, writing
 from storage.models import CustomDeadline, GuildSettings, ReminderDelivery
-from storage.queries.state import set_state
 from tests.conftest import ROOT
 from tests.test_cli import standin_env
 
@@ -84,6 +84,19 @@ async def _configure(place: Place, offsets: str) -> None:
             place.guild.id, place.general, place.admin, name, options=options, subcommand=sub
         )
         await interaction.response()
+
+
+def _custom_reminders() -> SelectOfScalar[ReminderDelivery]:
+    # The computed deadlines (GSOMIA's) are planned too, further ahead.
+    return select(ReminderDelivery).where(col(ReminderDelivery.title).is_not(None))
+
+
+async def _earlier_run(
+    standin: DiscordStandIn, database_url: str, tracker: TrackerConfig, *, at: datetime
+) -> None:
+    """A run of the bot at ``at`` that planned the reminders then ahead, and stopped."""
+    async with running_bot(standin, database_url=database_url, tracker=tracker, clock=Clock(at)):
+        pass
 
 
 async def _at(bot: MotionwatchBot, clock: Clock, moment: datetime) -> int:
@@ -214,8 +227,9 @@ async def test_down_across_a_due_time_posts_late_and_across_the_deadline_drops(
         async with bot.services.sessions() as session:
             rows = (await session.exec(select(ReminderDelivery))).all()
     assert len(place.posted()) == 1
-    # The passed deadline is no longer planned at all: its 1h reminder is simply not owed.
-    assert [(r.offset_seconds, r.state) for r in rows] == [(86400, "sent")]
+    # The passed deadline's 1h reminder is not posted, and the store says why.
+    notice = sorted((r.offset_seconds, r.state, r.reason) for r in rows if r.deadline_at == NOTICE)
+    assert notice == [(3600, "dropped", "deadline passed"), (86400, "sent", None)]
 
 
 async def test_a_deadline_learned_late_owes_only_the_reminders_still_ahead(place: Place) -> None:
@@ -286,10 +300,9 @@ async def test_a_process_killed_between_claim_and_record_posts_once(
                 created_at=now - timedelta(days=2),
             )
         )
-        await set_state(
-            session, key="reminders:last-sweep", value=(now - timedelta(hours=1)).isoformat()
-        )
         await session.commit()
+    # An earlier run planned its reminders two days ago, when the 1d one was still ahead.
+    await _earlier_run(standin, database_url, tracker, at=now - timedelta(days=2))
 
     env = standin_env(standin, database_url)
 
@@ -308,7 +321,7 @@ async def test_a_process_killed_between_claim_and_record_posts_once(
     try:
         await standin.wait_for_message(channel, timeout=30)
         async with session_factory(engine)() as session:
-            (row,) = (await session.exec(select(ReminderDelivery))).all()
+            (row,) = (await session.exec(_custom_reminders())).all()
         assert row.state == "claimed"
     finally:
         first.send_signal(signal.SIGKILL)
@@ -320,7 +333,7 @@ async def test_a_process_killed_between_claim_and_record_posts_once(
         async def recorded() -> ReminderDelivery:
             while True:
                 async with session_factory(engine)() as session:
-                    (row,) = (await session.exec(select(ReminderDelivery))).all()
+                    (row,) = (await session.exec(_custom_reminders())).all()
                 if row.state == "sent":
                     return row
                 # The database is another process's to write; poll it briefly.
@@ -364,13 +377,10 @@ async def test_two_bot_processes_on_one_database_post_each_reminder_once(
                     created_at=now - timedelta(days=2),
                 )
             )
-        await set_state(
-            session,
-            key="reminders:last-sweep",
-            value=(now - timedelta(days=1, hours=1)).isoformat(),
-        )
         await session.commit()
+    await _earlier_run(standin, database_url, tracker, at=now - timedelta(days=2))
     env = standin_env(standin, database_url)
+    identified = standin.identify_count  # the earlier run's
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -387,7 +397,7 @@ async def test_two_bot_processes_on_one_database_post_each_reminder_once(
         async def all_recorded() -> list[ReminderDelivery]:
             while True:
                 async with session_factory(engine)() as session:
-                    rows = (await session.exec(select(ReminderDelivery))).all()
+                    rows = (await session.exec(_custom_reminders())).all()
                 if len(rows) == 2 * len(guilds) and all(r.state == "sent" for r in rows):
                     return list(rows)
                 # The database is the other processes' to write; poll it briefly.
@@ -397,7 +407,7 @@ async def test_two_bot_processes_on_one_database_post_each_reminder_once(
 
         # Stop them only once both run: a signal before a process installs its handler
         # would kill it instead of stopping it cleanly.
-        await standin.wait_for_identifies(2, timeout=60)
+        await standin.wait_for_identifies(identified + 2, timeout=60)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.tracker import load_tracker
 from runtime.startup import prepare_database
+from services.readcache import ReadCache
 from services.tracking import item_status
 from storage.engine import SessionFactory, create_engine, session_factory, writing
 from storage.migrate import upgrade
@@ -59,7 +60,7 @@ async def test_upgrade_twice_is_harmless(migrated: AsyncEngine) -> None:
     await upgrade(migrated)
     async with migrated.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0004"
+    assert version == "0005"
 
 
 async def test_seed_history_loads_once(migrated: AsyncEngine, sessions: SessionFactory) -> None:
@@ -95,21 +96,17 @@ async def test_status_from_the_store_matches_the_rules(
 ) -> None:
     prepared = await prepare_database(migrated, sessions, items=TRACKER.items)
     now = datetime(2026, 11, 23, 9, tzinfo=KST)
-    async with sessions() as session:
-        gsomia = await item_status(
-            session,
-            spec=TRACKER.items[0],
-            item_id=prepared.item_ids["gsomia"],
-            guild_id=None,
-            now=now,
-        )
-        motion = await item_status(
-            session,
-            spec=TRACKER.items[1],
-            item_id=prepared.item_ids["han-minkoo-dismissal"],
-            guild_id=None,
-            now=now,
-        )
+    reads = ReadCache(sessions)
+    gsomia = await item_status(
+        reads, spec=TRACKER.items[0], item_id=prepared.item_ids["gsomia"], guild_id=None, now=now
+    )
+    motion = await item_status(
+        reads,
+        spec=TRACKER.items[1],
+        item_id=prepared.item_ids["han-minkoo-dismissal"],
+        guild_id=None,
+        now=now,
+    )
     assert gsomia.assessment.facts["extensions"] == 10
     assert gsomia.assessment.facts["next_renewal"] == datetime(2027, 11, 23, tzinfo=KST)
     assert gsomia.assessment.facts["notice_deadline"] == datetime(2027, 8, 25, tzinfo=KST)

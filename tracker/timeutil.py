@@ -9,7 +9,7 @@ keeps a deadline from drifting by an hour across daylight-saving changes.
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 
@@ -46,10 +46,3 @@ def local_date(instant: datetime, tz: ZoneInfo) -> date:
 def months_between(start: date, end: date) -> int:
     """Whole calendar months from ``start`` to ``end`` (may be negative), ignoring days."""
     return (end.year - start.year) * 12 + (end.month - start.month)
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
-
-HOUR = timedelta(hours=1)

@@ -1,0 +1,256 @@
+"""The reminder plan in the store (services/reminders.py, storage/queries/reminders.py):
+a change re-plans only what it touches, an item's shared change re-plans every guild in
+a fixed number of statements (set-based, not a loop over guilds), the periodic re-plan
+catches up what a lost follow-up missed, and a plan made by one process is swept by
+another."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlmodel import col, select
+
+from config.settings import Settings
+from config.tracker import TrackerConfig, load_tracker
+from runtime.startup import prepare_database
+from services.build import build_services
+from services.context import Services
+from services.moderation import add_deadline
+from services.reminders import Reminders
+from storage.engine import create_engine, session_factory, writing
+from storage.models import GuildSettings, ReminderDelivery, TimelineEvent
+from tests.conftest import ROOT
+from tracker.reminders import Due
+
+KST = ZoneInfo("Asia/Seoul")
+NOW = datetime(2027, 7, 1, 9, tzinfo=KST).astimezone(UTC)
+FIRST_GUILD = 10**17
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Posts:
+    """A sender that records what it was asked to post (the Discord edge)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Due] = []
+
+    async def __call__(self, due: Due, late: bool) -> int | None:
+        self.sent.append(due)
+        return len(self.sent)
+
+
+@pytest.fixture
+async def services(database_url: str) -> AsyncIterator[Services]:
+    tracker = load_tracker(ROOT / "config" / "tracker.toml")
+    engine = create_engine(database_url)
+    prepared = await prepare_database(engine, session_factory(engine), items=tracker.items)
+    async with httpx.AsyncClient() as http:
+        yield build_services(
+            Settings(_env_file=None, database_url=database_url),
+            tracker,
+            http=http,
+            engine=engine,
+            clock=Clock(NOW),
+            item_ids=prepared.item_ids,
+        )
+    await engine.dispose()
+
+
+async def _guilds(services: Services, count: int, offsets: str = "7d,1d") -> list[int]:
+    ids = [FIRST_GUILD + n for n in range(count)]
+    async with writing(services.sessions) as session:
+        for guild_id in ids:
+            session.add(
+                GuildSettings(
+                    guild_id=guild_id,
+                    reminders_channel_id=guild_id + 1,
+                    reminder_offsets=offsets,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+        await session.commit()
+    return ids
+
+
+async def _owed(services: Services) -> list[ReminderDelivery]:
+    async with services.sessions() as session:
+        stmt = select(ReminderDelivery).where(col(ReminderDelivery.state) == "planned")
+        return list((await session.exec(stmt)).all())
+
+
+def _by_guild(rows: list[ReminderDelivery]) -> dict[int, set[tuple[int | None, str, int]]]:
+    out: dict[int, set[tuple[int | None, str, int]]] = {}
+    for r in rows:
+        out.setdefault(r.guild_id, set()).add((r.id, r.deadline_key, r.offset_seconds))
+    return out
+
+
+@contextmanager
+def _statements(services: Services) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    target = services.engine.sync_engine
+    event.listen(target, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(target, "before_cursor_execute", count)
+
+
+async def _notice_given(services: Services, tracker: TrackerConfig) -> None:
+    """Seoul gives notice of termination: a shared stage change, as the official data
+    would record it (no guild's command changes the shared history)."""
+    async with writing(services.sessions) as session:
+        session.add(
+            TimelineEvent(
+                item_id=services.item_ids["gsomia"],
+                guild_id=None,
+                occurred_at=NOW - timedelta(hours=1),
+                precision="datetime",
+                summary_en="Seoul gives written notice of termination",
+                stage="termination_notified",
+                recorded_at=NOW,
+            )
+        )
+        await session.commit()
+
+
+async def test_a_guilds_change_replans_that_guild_and_no_other(services: Services) -> None:
+    first, second = await _guilds(services, 2)
+    reminders = Reminders(services, Posts(), process="test")
+    await reminders.replan()
+    before = _by_guild(await _owed(services))
+    await add_deadline(
+        services,
+        guild_id=first,
+        actor_id=1,
+        item=services.tracker.items[0],
+        title="Hearing",
+        when="2027-09-30 18:00",
+        now=NOW,
+    )
+    await reminders.replan_guild(first)
+    after = _by_guild(await _owed(services))
+    # The other guild's rows are the very same rows (same ids), not re-written.
+    assert after[second] == before[second]
+    added = {(key.split("/")[1].split(":")[0], off) for _, key, off in after[first] - before[first]}
+    assert added == {("custom", 7 * 86400), ("custom", 86400)}
+
+
+async def test_a_shared_stage_change_replans_every_guild_in_the_same_statements(
+    services: Services,
+) -> None:
+    tracker = services.tracker
+    gsomia = services.item_ids["gsomia"]
+    reminders = Reminders(services, Posts(), process="test")
+    guilds = await _guilds(services, 40)
+    await reminders.replan()
+    before = {r.deadline_key for r in await _owed(services) if r.item_id == gsomia}
+    await _notice_given(services, tracker)
+    with _statements(services) as few:
+        await reminders.replan_item(gsomia)
+    rows = [r for r in await _owed(services) if r.item_id == gsomia]
+    after = {r.deadline_key for r in rows}
+    assert after != before and after  # the notice moved GSOMIA's deadlines...
+    assert {r.guild_id for r in rows} == set(guilds)  # ...for every guild
+    assert all(len([r for r in rows if r.guild_id == g]) == 2 * len(after) for g in guilds)
+
+    # Ten times the guilds, the same statements: nothing loops over guilds.
+    more = [FIRST_GUILD + 1000 + n for n in range(400)]
+    async with writing(services.sessions) as session:
+        for guild_id in more:
+            session.add(GuildSettings(guild_id=guild_id, reminders_channel_id=1, created_at=NOW))
+        await session.commit()
+    async with writing(services.sessions) as session:
+        (notice,) = (
+            await session.exec(
+                select(TimelineEvent).where(
+                    col(TimelineEvent.summary_en) == "Seoul gives written notice of termination"
+                )
+            )
+        ).all()
+        notice.deleted_at = NOW
+        session.add(notice)
+        await session.commit()
+    await reminders.replan()  # the new guilds' offsets, once
+    await _notice_given(services, tracker)
+    with _statements(services) as many:
+        await reminders.replan_item(gsomia)
+    assert len(many) == len(few), (few, many)
+    assert {r.guild_id for r in await _owed(services) if r.item_id == gsomia} == {*guilds, *more}
+
+
+async def test_the_periodic_replan_catches_up_a_lost_followup(services: Services) -> None:
+    (guild,) = await _guilds(services, 1)
+    reminders = Reminders(services, Posts(), process="test")
+    await reminders.replan()
+    # The deadline is stored, but its process stops before the change's own re-plan.
+    await add_deadline(
+        services,
+        guild_id=guild,
+        actor_id=1,
+        item=services.tracker.items[0],
+        title="Hearing",
+        when="2027-09-30 18:00",
+        now=NOW,
+    )
+    assert not [r for r in await _owed(services) if r.title == "Hearing"]
+    await reminders.replan_moved()
+    assert sorted(r.offset_seconds for r in await _owed(services) if r.title == "Hearing") == [
+        86400,
+        7 * 86400,
+    ]
+
+
+async def test_one_process_plans_and_another_posts(services: Services, database_url: str) -> None:
+    """What is due is read from the store: a process that never planned posts it."""
+    (guild,) = await _guilds(services, 1, offsets="1d")
+    planner = Reminders(services, Posts(), process="planner")
+    await add_deadline(
+        services,
+        guild_id=guild,
+        actor_id=1,
+        item=services.tracker.items[0],
+        title="Hearing",
+        when="2027-07-03 09:00",
+        now=NOW,
+    )
+    await planner.replan_guild(guild)
+    other_engine = create_engine(database_url)
+    clock = Clock(datetime(2027, 7, 2, 9, 0, 30, tzinfo=KST).astimezone(UTC))
+    async with httpx.AsyncClient() as http:
+        other = build_services(
+            services.settings,
+            services.tracker,
+            http=http,
+            engine=other_engine,
+            clock=clock,
+            item_ids=services.item_ids,
+        )
+        posts = Posts()
+        sweeper = Reminders(other, posts, process="sweeper")
+        assert await sweeper.sweep() == 1
+        assert await sweeper.sweep() == 0
+        services.clock = clock
+        assert await planner.sweep() == 0  # posted once, whichever process sweeps
+    await other_engine.dispose()
+    (due,) = posts.sent
+    assert due.target.title == "Hearing" and due.offset == timedelta(days=1)
