@@ -62,7 +62,9 @@ async def fill(
     *,
     events_per_item: int,
     guilds: int,
+    offsets: str = "7d,1d,1h",
 ) -> dict[str, int]:
+    """``events_per_item=0`` leaves the items' histories as their seeds have them."""
     prepared = await prepare_database(engine, sessions, items=tracker.items)
     start = datetime(2000, 1, 1, tzinfo=UTC)
     now = datetime.now(UTC)
@@ -92,19 +94,21 @@ async def fill(
                         "revision": 1,
                     }
                 )
-            await conn.execute(insert(TimelineEvent), rows)
-        await conn.execute(
-            insert(GuildSettings),
-            [
-                {
-                    "guild_id": 10**17 + g,
-                    "reminder_offsets": "7d,1d,1h",
-                    "language": "en" if g % 2 else "ko",
-                    "created_at": now,
-                    "updated_at": now,
-                    "reminders_channel_id": 10**17 + 50_000 + g,
-                }
-                for g in range(guilds)
-            ],
-        )
+            if rows:  # an INSERT with no rows would insert one of defaults
+                await conn.execute(insert(TimelineEvent), rows)
+        if guilds:
+            await conn.execute(
+                insert(GuildSettings),
+                [
+                    {
+                        "guild_id": 10**17 + g,
+                        "reminder_offsets": offsets,
+                        "language": "en" if g % 2 else "ko",
+                        "created_at": now,
+                        "updated_at": now,
+                        "reminders_channel_id": 10**17 + 50_000 + g,
+                    }
+                    for g in range(guilds)
+                ],
+            )
     return prepared.item_ids

@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 import httpx
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, col, select
@@ -48,6 +47,7 @@ from config.settings import Settings
 from config.tracker import load_tracker
 from news.http import feed_client
 from runtime.startup import prepare_database
+from services.build import build_services
 from services.context import Services
 from services.news import CONCURRENCY, FEED_PARSER, Delivery, NewsPoller, Outgoing, Sent
 from storage.engine import create_engine, session_factory, writing
@@ -446,21 +446,19 @@ async def main(
             async with feed_client(
                 user_agent="motionwatch-bench", allow_private=True, max_connections=32
             ) as http:
-                services = Services(
-                    settings=Settings(
+                services = build_services(
+                    Settings(
                         _env_file=None,
                         database_url=url,
                         news_poll_seconds=POLL_SECONDS,
                         allow_private_sources=True,
                     ),
-                    tracker=tracker,
+                    tracker,
                     engine=engine,
-                    sessions=sessions,
                     http=http,
-                    scheduler=AsyncIOScheduler(timezone=UTC),
                     clock=lambda: clock_now[0],
+                    item_ids=prepared.item_ids,
                 )
-                services.item_ids.update(prepared.item_ids)
                 poller = NewsPoller(services, post=post, edit=edit, warn=warn)
 
                 # Warm-up (connections, the server's first responses), then the baseline.

@@ -162,7 +162,7 @@ class MotionwatchBot(commands.Bot):
             max_instances=1,
         )
         scheduler.add_job(
-            self._scheduled(self.reminders.replan_moved),
+            self._scheduled(self.reminders.replan),
             "interval",
             seconds=REPLAN_SECONDS,
             id="reminders:replan",

@@ -19,7 +19,14 @@ from storage.engine import writing
 from storage.models import CustomDeadline, TimelineEvent
 from storage.notify import Scope
 from storage.queries.audit import record_audit
-from storage.queries.events import get_event, list_events, save_revision, snapshot, to_fact
+from storage.queries.events import (
+    get_event,
+    list_events,
+    save_revision,
+    snapshot,
+    stage_events,
+    to_fact,
+)
 from tracker.items import ItemSpec
 from tracker.lookup import resolve_item
 from tracker.model import EventFact, Precision, StageChangeError
@@ -94,7 +101,8 @@ async def add_update(
         raise UserError("invalid.name_without_url")
     item_id = services.item_ids[item.key]
     async with writing(services.sessions) as session:
-        events = await list_events(session, item_id=item_id, guild_id=guild_id)
+        # Only stage changes move the rules: the rest of the history is not read.
+        events = await stage_events(session, item_id=item_id, guild_id=guild_id)
         facts = [to_fact(e) for e in events]
         new_fact = EventFact(occurred_at, stage, precision, order=2**62)
         _validate_history(item, [*facts, new_fact])

@@ -1,17 +1,21 @@
 """Reminders (SPEC §5): planned in the store, posted once, across restarts and processes.
 
 The plan is rows in the store (storage/queries/reminders.py), not one process's memory:
-every process sweeps the same owed rows, and a change re-plans only its scope, in SQL,
-under a lock per scope (so an older plan can never be written over a newer one):
+the deadlines reminders are planned for and each reminded guild's offsets. The sweep
+works out from them what is due, so every process sweeps the same plan, and a change
+re-plans only its scope by rewriting a handful of rows, under a lock per scope (so an
+older plan can never be written over a newer one):
 
 - one guild (its settings, its own deadlines or stage changes): ``replan_guild``;
 - an item's shared deadlines, for every guild: ``replan_item``;
-- everything (start-up, and periodically as time moves deadlines on): ``replan``.
+- what moved since the last plan (start-up, and periodically as time moves deadlines
+  on, or where a change's own re-plan was lost): ``replan``.
 
-A reminder is claimed in the store before it is sent, sent with an idempotency key
-(Discord's message nonce with enforce_nonce) derived from guild, deadline and offset,
-and recorded after Discord accepted it. A process that dies between claim and record
-leaves the row claimed; the next start sends it again with the same nonce.
+A reminder is claimed in the store (its delivery row, which only one claimant can
+create) before it is sent, sent with an idempotency key (Discord's message nonce with
+enforce_nonce) derived from guild, deadline and offset, and recorded after Discord
+accepted it. A process that dies between claim and record leaves the row claimed; the
+next start sends it again with the same nonce.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,8 +32,9 @@ from storage.engine import writing
 from storage.models import TimelineEvent
 from storage.queries import reminders as store
 from storage.queries.events import stage_events, to_fact
+from storage.queries.state import advance_state, get_state
 from tracker.items import ItemSpec
-from tracker.model import Deadline
+from tracker.model import Deadline, StageChangeError
 from tracker.offsets import DEFAULT_OFFSETS, OffsetError, parse_offsets
 from tracker.reminders import GRACE, Due, Target
 
@@ -38,8 +43,18 @@ log = logging.getLogger(__name__)
 # Posts one reminder; returns the message id, or None when it cannot be posted at all
 # (the channel is gone), which drops it.
 Sender = Callable[[Due, bool], Awaitable[int | None]]
-# Reminders claimed per statement: a sweep after long downtime goes in batches.
-CLAIM_BATCH = 200
+# How far back each sweep looks again before the last one: a deadline planned just as a
+# sweep ran (its transaction not yet committed) is still found by the next.
+SWEEP_OVERLAP = timedelta(minutes=10)
+SWEPT_UNTIL = "reminders:swept-until"
+# How far back the periodic re-plan looks for custom deadlines a lost follow-up missed
+# (several periods: a re-plan that failed is tried again on the next one).
+RECENT_CUSTOMS = timedelta(minutes=30)
+
+
+def _stamp(moment: datetime) -> str:
+    # One fixed-width UTC format, so that stamps compare correctly as text.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def _offsets(text: str) -> list[int]:
@@ -51,8 +66,20 @@ def _offsets(text: str) -> list[int]:
     return sorted({int(o.total_seconds()) for o in parsed})
 
 
-def _computed(spec: ItemSpec, events: list[TimelineEvent], now: datetime) -> list[store.PlannedRow]:
-    assessment = spec.assess([to_fact(e) for e in events], now)
+def _computed(
+    spec: ItemSpec, events: list[TimelineEvent], now: datetime, *, scope: int
+) -> list[store.PlannedRow] | None:
+    """The item's deadlines from ``events``; None when they break its rules.
+
+    A guild's own history can stop fitting the shared one when the shared history moves
+    (a stage recorded both by the guild and, later, by the official data). That scope's
+    plan then stays as it was, and every other guild's is still planned.
+    """
+    try:
+        assessment = spec.assess([to_fact(e) for e in events], now)
+    except StageChangeError as exc:
+        log.warning("not re-planning %s for scope %s: %s", spec.key, scope, exc)
+        return None
     return [
         store.PlannedRow(f"{spec.key}/{d.key}", d.kind, d.at, d.effect_at)
         for d in assessment.deadlines
@@ -66,6 +93,7 @@ class Reminders:
         self.send = send
         self.process = process
         self.posted = 0
+        self._looked_at_all_customs = False
 
     def now(self) -> datetime:
         return self.services.clock()
@@ -92,27 +120,26 @@ class Reminders:
             own = await store.own_items(session, guild_id=guild_id)
             computed = {
                 item_id: _computed(
-                    spec, list(await stage_events(session, item_id=item_id, guild_id=guild_id)), now
+                    spec,
+                    list(await stage_events(session, item_id=item_id, guild_id=guild_id)),
+                    now,
+                    scope=guild_id,
                 )
                 if item_id in own
                 else []
                 for spec, item_id in specs
             }
             await store.sync_offsets(
-                session, parsed={t: _offsets(t) for t in texts}, guild_id=guild_id
+                session, parsed={t: _offsets(t) for t in texts}, now=now, guild_id=guild_id
             )
             for item_id, deadlines in computed.items():
                 await store.replace_computed(
                     session, scope=guild_id, item_id=item_id, deadlines=deadlines, now=now
                 )
             await store.sync_customs(session, now=now, guild_id=guild_id)
-            derived = await store.derive(session, now=now, guild_id=guild_id)
             await session.commit()
         log.debug(
-            "re-planned guild %s in %.0f ms: %s",
-            guild_id,
-            (time.perf_counter() - started) * 1000,
-            derived,
+            "re-planned guild %s in %.0f ms", guild_id, (time.perf_counter() - started) * 1000
         )
 
     async def replan_item(self, item_id: int) -> None:
@@ -126,26 +153,25 @@ class Reminders:
                 session,
                 scope=store.SHARED,
                 item_id=item_id,
-                deadlines=_computed(spec, events, now),
+                deadlines=_computed(spec, events, now, scope=store.SHARED),
                 now=now,
-            )
-            # Unchanged deadlines leave every guild's reminders as they are.
-            derived = (
-                await store.derive_item(session, item_id=item_id, now=now) if changed else None
             )
             await session.commit()
         log.info(
-            "re-planned %s for every guild in %.0f ms (deadlines %s): %s",
+            "re-planned %s for every guild in %.0f ms (deadlines %s)",
             spec.key,
             (time.perf_counter() - started) * 1000,
             "changed" if changed else "unchanged",
-            derived,
         )
 
-    async def replan(self, *, everything: bool = True) -> None:
-        """Re-plan every guild (at start-up); or, with ``everything=False`` (periodically),
-        only what moved since: deadlines that time moved on, and what a change's own
-        re-plan missed (a process that stopped between the change and its re-plan)."""
+    async def replan(self) -> None:
+        """Re-plan what moved since the last plan: at start-up, and periodically.
+
+        Deadlines that time moved on (a new renewal cycle), and what a change's own
+        re-plan missed (a process that stopped between the change and its re-plan): the
+        offsets rows, the custom deadlines and the computed deadlines are brought in line
+        with their sources; rows that did not change are not written.
+        """
         started, now = time.perf_counter(), self.now()
         specs = self._specs()
         async with writing(self.services.sessions) as session:
@@ -153,21 +179,19 @@ class Reminders:
                 session, exclusive=["guilds", *(f"item:{item_id}" for _, item_id in specs)]
             )
             texts = await store.offset_texts(session)
-            guilds = await store.sync_offsets(session, parsed={t: _offsets(t) for t in texts})
-            guilds |= await store.sync_customs(session, now=now)
-            items, own = await self._plan_computed(session, specs, now)
-            guilds |= own
-            if everything:
-                derived = [await store.derive(session, now=now)]
-            else:
-                derived = [await store.derive_item(session, item_id=i, now=now) for i in items]
-                derived += [await store.derive(session, now=now, guild_id=g) for g in guilds]
+            await store.sync_offsets(session, parsed={t: _offsets(t) for t in texts}, now=now)
+            # A custom deadline whose own re-plan was lost is a recent one; the first
+            # re-plan of a process (after downtime of any length) looks at them all.
+            since = now - RECENT_CUSTOMS if self._looked_at_all_customs else None
+            await store.sync_customs(session, now=now, added_since=since)
+            items, guilds = await self._plan_computed(session, specs, now)
             await session.commit()
+        self._looked_at_all_customs = True
         log.info(
-            "re-planned %s in %.0f ms: %s",
-            "every guild" if everything else f"{len(items)} items and {len(guilds)} guilds",
+            "re-planned in %.0f ms: deadlines moved for %d items and %d guilds",
             (time.perf_counter() - started) * 1000,
-            derived,
+            len(items),
+            len(guilds),
         )
 
     async def _plan_computed(
@@ -185,7 +209,7 @@ class Reminders:
                 session,
                 scope=store.SHARED,
                 item_id=item_id,
-                deadlines=_computed(spec, shared, now),
+                deadlines=_computed(spec, shared, now, scope=store.SHARED),
                 now=now,
             ):
                 items.add(item_id)
@@ -197,19 +221,18 @@ class Reminders:
                     session,
                     scope=guild_id,
                     item_id=item_id,
-                    deadlines=_computed(spec, merged, now),
+                    deadlines=_computed(spec, merged, now, scope=guild_id),
                     now=now,
                 ):
                     guilds.add(guild_id)
-        guilds |= await store.drop_unowned(session)
+        await store.drop_unowned(session)
         return items, guilds
 
-    async def replan_moved(self) -> None:
-        await self.replan(everything=False)
-
     async def next_due(self) -> datetime | None:
+        """When the soonest owed reminder still ahead falls due (the demo)."""
         async with self.services.sessions() as session:
-            return await store.next_due(session)
+            ahead = await store.upcoming(session, now=self.now())
+        return ahead[0][3] if ahead else None
 
     # --- posting -----------------------------------------------------------------------
 
@@ -224,20 +247,24 @@ class Reminders:
     async def sweep(self) -> int:
         """Post every owed reminder that is due, whichever process planned it."""
         now = self.now()
+        async with self.services.sessions() as session:
+            stamp = await get_state(session, key=SWEPT_UNTIL)
+            offsets = await store.offsets_in_use(session)
+        # The first sweep looks as far back as the plan goes: the owed rule (planned
+        # before due) is what bounds it.
+        after = datetime.fromisoformat(stamp) - SWEEP_OVERLAP if stamp else None
         async with writing(self.services.sessions) as session:
-            passed = await store.drop_passed(session, now=now)
+            owed, passed = await store.claim_due(
+                session, now=now, after=after, by=self.process, offsets=offsets
+            )
+            await advance_state(session, key=SWEPT_UNTIL, value=_stamp(now))
             await session.commit()
         if passed:
             log.info("dropped %d reminders whose deadline passed while the bot was down", passed)
         posted = 0
-        while True:
-            async with writing(self.services.sessions) as session:
-                owed = await store.claim_due(session, now=now, by=self.process, limit=CLAIM_BATCH)
-                await session.commit()
-            for row in owed:
-                posted += await self._send_and_record(row, now)
-            if len(owed) < CLAIM_BATCH:
-                return posted
+        for row in owed:
+            posted += await self._send_and_record(row, now)
+        return posted
 
     async def _send_and_record(self, row: store.OwedReminder, now: datetime) -> int:
         due = self._due(row)

@@ -223,15 +223,17 @@ class NewsPost(SQLModel, table=True):
 class PlannedDeadline(SQLModel, table=True):
     """A deadline reminders are planned for: computed from an item's rules, or a guild's own.
 
-    The plan lives in the store, so every process sees the same one: reminders are
-    derived from these rows, each guild's offsets and its reminders channel in SQL.
+    The plan lives in the store, so every process sees the same one; the sweep works out
+    the reminders due from these rows and each guild's offsets (storage/queries/reminders.py).
     """
 
     __tablename__ = "planned_deadline"
     __table_args__ = (
-        # Key first: a reminder row finds the deadline it came from by key and time.
         UniqueConstraint("deadline_key", "deadline_at", "scope"),
         Index("ix_planned_deadline_scope", "scope", "item_id"),
+        Index("ix_planned_deadline_custom", "custom_id"),
+        # The sweep's candidates: deadlines within one offset of now.
+        Index("ix_planned_deadline_at", "deadline_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -244,23 +246,32 @@ class PlannedDeadline(SQLModel, table=True):
     effect_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     title: str | None = Field(default=None, max_length=200)
     custom_id: int | None = Field(default=None, foreign_key="custom_deadline.id")
+    # Since when the bot has known this deadline at this time: reminders due earlier are
+    # not owed (a custom deadline: when it was added).
+    planned_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ReminderOffset(SQLModel, table=True):
-    """A guild's reminder offsets as rows (parsed from its settings), for planning in SQL."""
+    """A reminded guild's offsets as rows (parsed from its settings), for planning in SQL.
+
+    Only guilds with a reminders channel have rows.
+    """
 
     __tablename__ = "reminder_offset"
+    __table_args__ = (Index("ix_reminder_offset_offset", "offset_seconds", "guild_id"),)
 
     guild_id: int = Field(
         sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
     offset_seconds: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    # Since when the guild has been reminded at this offset: reminders due earlier are not owed.
+    planned_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ReminderDelivery(SQLModel, table=True):
-    """One reminder (guild × deadline × offset): planned, then claimed, then sent or dropped.
+    """One reminder (guild × deadline × offset) once it fell due: claimed, then sent or dropped.
 
-    A row is planned while its due time is still ahead; only planned rows are owed.
+    Created by the claim itself: the unique key lets only one claimant create it.
     """
 
     __tablename__ = "reminder_delivery"
@@ -279,13 +290,13 @@ class ReminderDelivery(SQLModel, table=True):
     kind: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
     effect_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     title: str | None = Field(default=None, max_length=200)
-    state: str = Field(default="planned", max_length=16)
+    state: str = Field(default="claimed", max_length=16)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     late: bool = Field(default=False)
-    # Why a dropped reminder was not posted: its deadline passed, it no longer applies, ...
+    # Why a dropped reminder was not posted: its deadline passed, its channel is gone.
     reason: str | None = Field(default=None, max_length=200)
 
 

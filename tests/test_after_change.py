@@ -23,22 +23,19 @@ import storage.queries.events
 from demo.harness import running_bot
 from discordbot.bot import MotionwatchBot
 from services.moderation import add_update
-from storage.models import AuditLog, NewsEntry, ReminderDelivery, TimelineEvent
+from storage.models import AuditLog, NewsEntry, TimelineEvent
+from storage.queries.reminders import upcoming
 from tests.test_news_e2e import Feed, Newsroom, feeds, room  # noqa: F401
 from tests.test_reminders import KST, Clock, Place, _configure, place  # noqa: F401
 
 DEADLINE = "2027-09-30 18:00"
 
 
-async def _owed(bot: MotionwatchBot, **where: object) -> list[tuple[str, int]]:
-    """The reminders owed in the store: (deadline key, offset in seconds)."""
+async def _owed(bot: MotionwatchBot) -> list[tuple[str, int]]:
+    """The reminders owed from now on: (deadline key, offset in seconds)."""
     async with bot.services.sessions() as session:
-        rows = (
-            await session.exec(
-                select(ReminderDelivery).where(col(ReminderDelivery.state) == "planned")
-            )
-        ).all()
-    return sorted((r.deadline_key, r.offset_seconds) for r in rows)
+        ahead = await upcoming(session, now=bot.services.clock())
+    return sorted((key, offset) for _, key, offset, _ in ahead)
 
 
 async def _done_or_waiting_for_a_lock(bot: MotionwatchBot, task: asyncio.Task[None]) -> bool:

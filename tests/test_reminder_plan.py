@@ -1,8 +1,8 @@
 """The reminder plan in the store (services/reminders.py, storage/queries/reminders.py):
 a change re-plans only what it touches, an item's shared change re-plans every guild in
-a fixed number of statements (set-based, not a loop over guilds), the periodic re-plan
-catches up what a lost follow-up missed, and a plan made by one process is swept by
-another."""
+a fixed number of statements (not a loop over guilds), the periodic re-plan catches up
+what a lost follow-up missed, a plan made by one process is swept by another, and one
+guild's own history neither drops another's reminders nor stops its plan."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from services.context import Services
 from services.moderation import add_deadline
 from services.reminders import Reminders
 from storage.engine import create_engine, session_factory, writing
-from storage.models import GuildSettings, ReminderDelivery, TimelineEvent
+from storage.models import GuildSettings, PlannedDeadline, ReminderOffset, TimelineEvent
+from storage.queries.reminders import upcoming
 from tests.conftest import ROOT
 from tracker.reminders import Due
 
@@ -87,17 +88,24 @@ async def _guilds(services: Services, count: int, offsets: str = "7d,1d") -> lis
     return ids
 
 
-async def _owed(services: Services) -> list[ReminderDelivery]:
+async def _owed(services: Services) -> list[tuple[int, str, int, datetime]]:
+    """The reminders owed from now on: (guild, deadline key, offset in seconds, due)."""
     async with services.sessions() as session:
-        stmt = select(ReminderDelivery).where(col(ReminderDelivery.state) == "planned")
-        return list((await session.exec(stmt)).all())
+        return await upcoming(session, now=services.clock())
 
 
-def _by_guild(rows: list[ReminderDelivery]) -> dict[int, set[tuple[int | None, str, int]]]:
-    out: dict[int, set[tuple[int | None, str, int]]] = {}
-    for r in rows:
-        out.setdefault(r.guild_id, set()).add((r.id, r.deadline_key, r.offset_seconds))
-    return out
+async def _plan_rows(services: Services, guild_id: int) -> set[tuple[object, ...]]:
+    """A guild's own rows of the plan, with their ids and stamps."""
+    async with services.sessions() as session:
+        deadlines = await session.exec(
+            select(PlannedDeadline).where(col(PlannedDeadline.scope) == guild_id)
+        )
+        offsets = await session.exec(
+            select(ReminderOffset).where(col(ReminderOffset.guild_id) == guild_id)
+        )
+        return {(d.id, d.deadline_key, d.planned_at) for d in deadlines.all()} | {
+            (o.offset_seconds, o.planned_at) for o in offsets.all()
+        }
 
 
 @contextmanager
@@ -137,7 +145,8 @@ async def test_a_guilds_change_replans_that_guild_and_no_other(services: Service
     first, second = await _guilds(services, 2)
     reminders = Reminders(services, Posts(), process="test")
     await reminders.replan()
-    before = _by_guild(await _owed(services))
+    before = await _plan_rows(services, second)
+    owed_before = {(g, k, o) for g, k, o, _ in await _owed(services)}
     await add_deadline(
         services,
         guild_id=first,
@@ -148,30 +157,37 @@ async def test_a_guilds_change_replans_that_guild_and_no_other(services: Service
         now=NOW,
     )
     await reminders.replan_guild(first)
-    after = _by_guild(await _owed(services))
-    # The other guild's rows are the very same rows (same ids), not re-written.
-    assert after[second] == before[second]
-    added = {(key.split("/")[1].split(":")[0], off) for _, key, off in after[first] - before[first]}
-    assert added == {("custom", 7 * 86400), ("custom", 86400)}
+    # The other guild's rows are the very same rows (same ids and stamps), not rewritten.
+    assert await _plan_rows(services, second) == before
+    added = {(g, k.split("/")[1].split(":")[0], o) for g, k, o, _ in await _owed(services)}
+    added -= {(g, k.split("/")[1].split(":")[0], o) for g, k, o in owed_before}
+    assert added == {(first, "custom", 7 * 86400), (first, "custom", 86400)}
 
 
 async def test_a_shared_stage_change_replans_every_guild_in_the_same_statements(
     services: Services,
 ) -> None:
     tracker = services.tracker
-    gsomia = services.item_ids["gsomia"]
     reminders = Reminders(services, Posts(), process="test")
     guilds = await _guilds(services, 40)
     await reminders.replan()
-    before = {r.deadline_key for r in await _owed(services) if r.item_id == gsomia}
+
+    def gsomia(rows: list[tuple[int, str, int, datetime]]) -> dict[int, set[str]]:
+        out: dict[int, set[str]] = {}
+        for g, key, _, _ in rows:
+            if key.startswith("gsomia/"):
+                out.setdefault(g, set()).add(key)
+        return out
+
+    before = gsomia(await _owed(services))
     await _notice_given(services, tracker)
     with _statements(services) as few:
-        await reminders.replan_item(gsomia)
-    rows = [r for r in await _owed(services) if r.item_id == gsomia]
-    after = {r.deadline_key for r in rows}
-    assert after != before and after  # the notice moved GSOMIA's deadlines...
-    assert {r.guild_id for r in rows} == set(guilds)  # ...for every guild
-    assert all(len([r for r in rows if r.guild_id == g]) == 2 * len(after) for g in guilds)
+        await reminders.replan_item(services.item_ids["gsomia"])
+    after = gsomia(await _owed(services))
+    assert set(after) == set(guilds)  # every guild...
+    assert all(keys == after[guilds[0]] for keys in after.values())
+    assert after[guilds[0]] != before[guilds[0]]  # ...has the moved deadlines
+    assert all(k.startswith("gsomia/termination") for k in after[guilds[0]])
 
     # Ten times the guilds, the same statements: nothing loops over guilds.
     more = [FIRST_GUILD + 1000 + n for n in range(400)]
@@ -193,9 +209,9 @@ async def test_a_shared_stage_change_replans_every_guild_in_the_same_statements(
     await reminders.replan()  # the new guilds' offsets, once
     await _notice_given(services, tracker)
     with _statements(services) as many:
-        await reminders.replan_item(gsomia)
+        await reminders.replan_item(services.item_ids["gsomia"])
     assert len(many) == len(few), (few, many)
-    assert {r.guild_id for r in await _owed(services) if r.item_id == gsomia} == {*guilds, *more}
+    assert set(gsomia(await _owed(services))) == {*guilds, *more}
 
 
 async def test_the_periodic_replan_catches_up_a_lost_followup(services: Services) -> None:
@@ -212,9 +228,9 @@ async def test_the_periodic_replan_catches_up_a_lost_followup(services: Services
         when="2027-09-30 18:00",
         now=NOW,
     )
-    assert not [r for r in await _owed(services) if r.title == "Hearing"]
-    await reminders.replan_moved()
-    assert sorted(r.offset_seconds for r in await _owed(services) if r.title == "Hearing") == [
+    assert not [k for _, k, _, _ in await _owed(services) if "custom" in k]
+    await reminders.replan()
+    assert sorted(o for _, k, o, _ in await _owed(services) if "custom" in k) == [
         86400,
         7 * 86400,
     ]
@@ -254,3 +270,67 @@ async def test_one_process_plans_and_another_posts(services: Services, database_
     await other_engine.dispose()
     (due,) = posts.sent
     assert due.target.title == "Hearing" and due.offset == timedelta(days=1)
+
+
+async def _own_stage(services: Services, guild_id: int, stage: str, at: datetime) -> None:
+    """A stage change a guild's moderators recorded in its own history of GSOMIA."""
+    async with writing(services.sessions) as session:
+        session.add(
+            TimelineEvent(
+                item_id=services.item_ids["gsomia"],
+                guild_id=guild_id,
+                occurred_at=at,
+                precision="datetime",
+                summary_en=f"{stage} (this guild's record)",
+                stage=stage,
+                recorded_at=at,
+            )
+        )
+        await session.commit()
+
+
+async def test_a_reminder_due_while_down_is_posted_late_beside_a_guild_with_its_own_history(
+    services: Services,
+) -> None:
+    """One guild's own stage changes must not make the restart drop another's owed reminder."""
+    own, other = await _guilds(services, 2, offsets="30d")
+    await _own_stage(services, own, "termination_notified", NOW - timedelta(days=1))
+    reminders = Reminders(services, Posts(), process="test")
+    await reminders.replan()
+    # GSOMIA's notice deadline is 25 Aug 2027; the 30d reminder fell due on 26 Jul.
+    services.clock = Clock(datetime(2027, 7, 28, 9, tzinfo=KST).astimezone(UTC))
+    posts = Posts()
+    restarted = Reminders(services, posts, process="restarted")
+    await restarted.replan()
+    assert await restarted.sweep() == 1
+    (due,) = posts.sent
+    assert due.guild_id == other and due.offset == timedelta(days=30)
+
+
+async def test_a_guilds_history_that_no_longer_fits_the_shared_one_stops_no_other_guild(
+    services: Services,
+) -> None:
+    own, other = await _guilds(services, 2)
+    await _own_stage(services, own, "termination_notified", NOW - timedelta(hours=1))
+    reminders = Reminders(services, Posts(), process="test")
+    await reminders.replan()
+    # The shared history now records the notice too, an hour earlier: the guild's own
+    # record no longer follows from it.
+    async with writing(services.sessions) as session:
+        session.add(
+            TimelineEvent(
+                item_id=services.item_ids["gsomia"],
+                guild_id=None,
+                occurred_at=NOW - timedelta(hours=2),
+                precision="datetime",
+                summary_en="Seoul gives written notice of termination",
+                stage="termination_notified",
+                recorded_at=NOW,
+            )
+        )
+        await session.commit()
+    await reminders.replan()
+    await reminders.replan_guild(own)
+    await reminders.replan_item(services.item_ids["gsomia"])
+    keys = {k for g, k, _, _ in await _owed(services) if g == other}
+    assert keys and all(k.startswith("gsomia/termination") for k in keys), keys

@@ -1,17 +1,20 @@
-"""The reminder plan in the store (SPEC §5): planned deadlines, offsets as rows, owed reminders.
+"""The reminder plan in the store (SPEC §5): planned deadlines and each guild's offsets.
 
-Reminders are derived in SQL from three tables (planned deadlines, each guild's offsets,
-the guilds with a reminders channel), so a change re-plans its scope with a few
-statements however many guilds it touches. A reminder row is inserted only while its
-due time is ahead: a row in state "planned" is owed, and every process sweeps the same
-rows.
+A plan is two small tables: the deadlines reminders are planned for (an item's computed
+ones, shared or a guild's own, and the guilds' custom ones) and each reminded guild's
+offsets, each row stamped with when it was planned. Which reminders are due is worked
+out from them in SQL when the sweep runs, so a change re-plans by rewriting a handful
+of rows however many guilds share the deadline, and every process sweeps the same plan.
+A reminder is owed only if its due time was not past when both its deadline and its
+guild's offset were planned; once claimed, sent or dropped, it is a ``reminder_delivery``
+row, which the unique key makes once-only across processes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -29,7 +32,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
     update,
 )
 from sqlmodel import col
@@ -58,7 +60,9 @@ IT = table_of(Item)
 
 SHARED = 0  # the scope of a deadline every guild shares
 PASSED = "deadline passed"
-GONE = "no longer applies"
+# A passed deadline stays planned this long, so that a sweep after downtime still finds
+# its reminders and records them as dropped rather than leaving no trace.
+KEEP_PASSED = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,37 +157,46 @@ async def offset_texts(session: AsyncSession, *, guild_id: int | None = None) ->
 
 
 async def sync_offsets(
-    session: AsyncSession, *, parsed: Mapping[str, Sequence[int]], guild_id: int | None = None
-) -> set[int]:
-    """Offsets as rows, from each guild's settings text; returns the guilds whose changed.
+    session: AsyncSession,
+    *,
+    parsed: Mapping[str, Sequence[int]],
+    now: datetime,
+    guild_id: int | None = None,
+) -> None:
+    """Offsets as rows for the guilds with a reminders channel (no channel, no rows), from
+    each guild's settings text; a new row is stamped ``now``, a kept one keeps its stamp.
 
     A few statements per distinct text (guilds mostly share the defaults), none per guild.
     """
     conn = await session.connection()
-    scope = [GS.c.guild_id == guild_id] if guild_id is not None else []
-    touched: set[int] = set()
-    # Guilds whose settings are gone keep no offsets.
-    orphans = delete(RO).where(~exists().where(GS.c.guild_id == RO.c.guild_id))
+    reminded: list[ColumnElement[bool]] = [GS.c.reminders_channel_id.is_not(None)]
+    if guild_id is not None:
+        reminded.append(GS.c.guild_id == guild_id)
+    # Guilds whose settings are gone, or that no longer have a reminders channel.
+    orphans = delete(RO).where(
+        ~exists().where(GS.c.guild_id == RO.c.guild_id, *reminded).correlate_except(GS)
+    )
     if guild_id is not None:
         orphans = orphans.where(RO.c.guild_id == guild_id)
-    touched.update((await conn.execute(orphans.returning(RO.c.guild_id))).scalars())
+    await conn.execute(orphans)
     insert = insert_or_skip(conn.dialect.name, RO, ["guild_id", "offset_seconds"])
     for source, seconds in parsed.items():
-        guilds = select(GS.c.guild_id).where(GS.c.reminder_offsets == source, *scope)
-        stale = delete(RO).where(
-            RO.c.guild_id.in_(guilds.scalar_subquery()),
-            RO.c.offset_seconds.not_in(list(seconds)),
-        )
-        touched.update((await conn.execute(stale.returning(RO.c.guild_id))).scalars())
-        for value in seconds:
-            fresh = insert.from_select(
-                ["guild_id", "offset_seconds"],
-                select(GS.c.guild_id, literal(value, Integer())).where(
-                    GS.c.reminder_offsets == source, *scope
-                ),
+        guilds = select(GS.c.guild_id).where(GS.c.reminder_offsets == source, *reminded)
+        await conn.execute(
+            delete(RO).where(
+                RO.c.guild_id.in_(guilds.scalar_subquery()),
+                RO.c.offset_seconds.not_in(list(seconds)),
             )
-            touched.update((await conn.execute(fresh.returning(RO.c.guild_id))).scalars())
-    return touched
+        )
+        for value in seconds:
+            await conn.execute(
+                insert.from_select(
+                    ["guild_id", "offset_seconds", "planned_at"],
+                    select(GS.c.guild_id, literal(value, Integer()), _at(now)).where(
+                        GS.c.reminder_offsets == source, *reminded
+                    ),
+                )
+            )
 
 
 async def replace_computed(
@@ -191,25 +204,44 @@ async def replace_computed(
     *,
     scope: int,
     item_id: int,
-    deadlines: Sequence[PlannedRow],
+    deadlines: Sequence[PlannedRow] | None,
     now: datetime,
 ) -> bool:
-    """Make the item's computed deadlines in ``scope`` exactly ``deadlines``; True if changed."""
+    """Make the item's upcoming computed deadlines in ``scope`` exactly ``deadlines``;
+    True if they changed. None (they could not be computed) keeps them as they are.
+
+    A deadline that stays keeps its planned-at stamp; passed ones are kept a while
+    (``KEEP_PASSED``) for the sweep to account for.
+    """
+    if deadlines is None:
+        return False
     conn = await session.connection()
     mine = and_(PD.c.scope == scope, PD.c.item_id == item_id, PD.c.custom_id.is_(None))
+    await conn.execute(delete(PD).where(mine, PD.c.deadline_at <= _at(now - KEEP_PASSED)))
+    upcoming = and_(mine, PD.c.deadline_at > _at(now))
     stored = {
-        (row.deadline_key, row.deadline_at, row.kind, row.effect_at)
+        (row.deadline_key, row.deadline_at): (row.kind, row.effect_at)
         for row in (
             await conn.execute(
-                select(PD.c.deadline_key, PD.c.deadline_at, PD.c.kind, PD.c.effect_at).where(mine)
+                select(PD.c.deadline_key, PD.c.deadline_at, PD.c.kind, PD.c.effect_at).where(
+                    upcoming
+                )
             )
         ).all()
     }
-    wanted = {(d.key, d.at, d.kind, d.effect_at) for d in deadlines if d.at > now}
+    wanted = {(d.key, d.at): (d.kind, d.effect_at) for d in deadlines if d.at > now}
     if stored == wanted:
         return False
-    for key, at, _, _ in stored - wanted:
+    for key, at in stored.keys() - wanted.keys():
         await conn.execute(delete(PD).where(mine, PD.c.deadline_key == key, PD.c.deadline_at == at))
+    for key, at in stored.keys() & wanted.keys():
+        if stored[(key, at)] != wanted[(key, at)]:
+            kind, effect = wanted[(key, at)]
+            await conn.execute(
+                update(PD)
+                .where(mine, PD.c.deadline_key == key, PD.c.deadline_at == at)
+                .values(kind=kind, effect_at=effect)
+            )
     new = [
         {
             "scope": scope,
@@ -218,8 +250,10 @@ async def replace_computed(
             "kind": kind,
             "deadline_at": at,
             "effect_at": effect,
+            "planned_at": now,
         }
-        for key, at, kind, effect in wanted - stored
+        for (key, at), (kind, effect) in wanted.items()
+        if (key, at) not in stored
     ]
     if new:
         await conn.execute(
@@ -228,9 +262,8 @@ async def replace_computed(
     return True
 
 
-async def drop_unowned(session: AsyncSession) -> set[int]:
-    """A guild's own computed deadlines of an item it no longer has stage changes for;
-    returns those guilds."""
+async def drop_unowned(session: AsyncSession) -> None:
+    """A guild's own computed deadlines of an item it no longer has stage changes for."""
     own = exists().where(
         TE.c.item_id == PD.c.item_id,
         TE.c.guild_id == PD.c.scope,
@@ -238,21 +271,34 @@ async def drop_unowned(session: AsyncSession) -> set[int]:
         TE.c.deleted_at.is_(None),
     )
     stmt = delete(PD).where(PD.c.scope != SHARED, PD.c.custom_id.is_(None), ~own)
-    conn = await session.connection()
-    return set((await conn.execute(stmt.returning(PD.c.scope))).scalars())
+    await (await session.connection()).execute(stmt)
 
 
 async def sync_customs(
-    session: AsyncSession, *, now: datetime, guild_id: int | None = None
-) -> set[int]:
-    """Guilds' own deadlines (``/deadline add``) as planned deadlines, in two statements;
-    returns the guilds whose changed."""
+    session: AsyncSession,
+    *,
+    now: datetime,
+    guild_id: int | None = None,
+    added_since: datetime | None = None,
+) -> None:
+    """Guilds' own deadlines (``/deadline add``) as planned deadlines, planned since they
+    were added.
+
+    Only the differences are touched (custom deadlines are added and removed, never
+    moved), so that the periodic re-plan over every guild's costs little when nothing
+    changed: removed ones go, new ones come (with ``added_since``, only those added
+    since then are looked for), passed ones go after ``KEEP_PASSED``.
+    """
     conn = await session.connection()
-    live = and_(CD.c.deleted_at.is_(None), CD.c.due_at > _at(now))
+    removed = select(CD.c.id).where(CD.c.deleted_at.is_not(None))
     stale = delete(PD).where(
         PD.c.custom_id.is_not(None),
-        ~exists().where(CD.c.id == PD.c.custom_id, CD.c.due_at == PD.c.deadline_at, live),
+        or_(
+            PD.c.custom_id.in_(removed.scalar_subquery()),
+            PD.c.deadline_at <= _at(now - KEEP_PASSED),
+        ),
     )
+    planned = PD.alias("planned")
     fresh = select(
         CD.c.guild_id,
         CD.c.item_id,
@@ -261,17 +307,35 @@ async def sync_customs(
         CD.c.due_at,
         CD.c.title,
         CD.c.id,
-    ).where(IT.c.id == CD.c.item_id, live)
+        CD.c.created_at,
+    ).where(
+        IT.c.id == CD.c.item_id,
+        CD.c.deleted_at.is_(None),
+        CD.c.due_at > _at(now),
+        ~exists().where(planned.c.custom_id == CD.c.id).correlate_except(planned),
+    )
     if guild_id is not None:
         stale = stale.where(PD.c.scope == guild_id)
         fresh = fresh.where(CD.c.guild_id == guild_id)
-    touched = set((await conn.execute(stale.returning(PD.c.scope))).scalars())
+    if added_since is not None:
+        fresh = fresh.where(CD.c.created_at >= _at(added_since))
+    await conn.execute(stale)
     insert = insert_or_skip(conn.dialect.name, PD, ["deadline_key", "deadline_at", "scope"])
-    added = insert.from_select(
-        ["scope", "item_id", "deadline_key", "kind", "deadline_at", "title", "custom_id"], fresh
+    await conn.execute(
+        insert.from_select(
+            [
+                "scope",
+                "item_id",
+                "deadline_key",
+                "kind",
+                "deadline_at",
+                "title",
+                "custom_id",
+                "planned_at",
+            ],
+            fresh,
+        )
     )
-    touched.update((await conn.execute(added.returning(PD.c.scope))).scalars())
-    return touched
 
 
 def _minus_seconds(dialect: str, at: Any, seconds: Any) -> ColumnElement[Any]:
@@ -285,195 +349,21 @@ def _minus_seconds(dialect: str, at: Any, seconds: Any) -> ColumnElement[Any]:
 
 
 def _own_events(guild: Any, item: Any) -> ColumnElement[bool]:
-    return exists().where(
-        TE.c.item_id == item,
-        TE.c.guild_id == guild,
-        TE.c.stage.is_not(None),
-        TE.c.deleted_at.is_(None),
-    )
-
-
-def _derivable() -> ColumnElement[bool]:
-    """A reminder row still follows from a planned deadline, its guild's offsets and channel."""
-    d, o, g = PD.alias("d"), RO.alias("o"), GS.alias("g")
-    return exists().where(
-        d.c.deadline_key == RD.c.deadline_key,
-        d.c.deadline_at == RD.c.deadline_at,
-        or_(
-            d.c.scope == RD.c.guild_id,
-            and_(d.c.scope == SHARED, ~_own_events(RD.c.guild_id, d.c.item_id)),
-        ),
-        o.c.guild_id == RD.c.guild_id,
-        o.c.offset_seconds == RD.c.offset_seconds,
-        g.c.guild_id == RD.c.guild_id,
-        g.c.reminders_channel_id.is_not(None),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Derived:
-    inserted: int
-    deleted: int
-    dropped: int
-
-
-_COLUMNS = [
-    "guild_id",
-    "item_id",
-    "deadline_key",
-    "deadline_at",
-    "offset_seconds",
-    "due_at",
-    "kind",
-    "effect_at",
-    "title",
-    "state",
-    "late",
-]
-
-
-def _derived_rows(dialect: str, now: datetime, *where: ColumnElement[bool]) -> list[Any]:
-    due = _minus_seconds(dialect, PD.c.deadline_at, RO.c.offset_seconds)
-    return [
-        [
-            GS.c.guild_id,
-            PD.c.item_id,
-            PD.c.deadline_key,
-            PD.c.deadline_at,
-            RO.c.offset_seconds,
-            due,
-            PD.c.kind,
-            PD.c.effect_at,
-            PD.c.title,
-            literal("planned"),
-            literal(False),
-        ],
-        [GS.c.reminders_channel_id.is_not(None), due > _at(now), *where],
-    ]
-
-
-async def _retire(
-    session: AsyncSession, *, now: datetime, rows: list[ColumnElement[bool]], gone: Any
-) -> tuple[int, int]:
-    """Planned rows for which ``gone`` holds: deleted while ahead, dropped once due."""
-    conn = await session.connection()
-    dropped = await conn.execute(
-        update(RD)
-        .where(*rows, RD.c.due_at <= _at(now), gone)
-        .values(state="dropped", reason=case((RD.c.deadline_at <= _at(now), PASSED), else_=GONE))
-    )
-    deleted = await conn.execute(delete(RD).where(*rows, RD.c.due_at > _at(now), gone))
-    return int(deleted.rowcount or 0), int(dropped.rowcount or 0)
-
-
-async def derive_item(session: AsyncSession, *, item_id: int, now: datetime) -> Derived:
-    """An item's shared deadlines changed: its reminders for every guild that shares them.
-
-    Only what the item's change can move is looked at: a row goes when its deadline is no
-    longer planned, neither shared nor as the guild's own (a guild's channel, offsets and
-    own stage changes are its own re-plan's business), and the new shared deadlines are
-    planned for the guilds without stage changes of their own (a handful, read once).
-    """
-    conn = await session.connection()
-    d = PD.alias("d")
-    gone = ~exists().where(
-        d.c.deadline_key == RD.c.deadline_key,
-        d.c.deadline_at == RD.c.deadline_at,
-        d.c.scope.in_([SHARED, RD.c.guild_id]),
-    )
-    rows = [RD.c.item_id == item_id, RD.c.state == "planned"]
-    deleted, dropped = await _retire(session, now=now, rows=rows, gone=gone)
-    own = (
-        select(TE.c.guild_id)
-        .distinct()
+    # Correlated explicitly: nested two levels down, SQLAlchemy would otherwise take the
+    # outer table into this subquery's FROM (a cross join) instead of referring to it.
+    return (
+        exists()
         .where(
-            TE.c.item_id == item_id,
-            TE.c.guild_id.is_not(None),
+            TE.c.item_id == item,
+            TE.c.guild_id == guild,
             TE.c.stage.is_not(None),
             TE.c.deleted_at.is_(None),
         )
+        .correlate_except(TE)
     )
-    owners = [int(g) for g in (await conn.execute(own)).scalars().all()]
-    columns, where = _derived_rows(
-        conn.dialect.name, now, PD.c.scope == SHARED, PD.c.item_id == item_id
-    )
-    if owners:
-        where.append(GS.c.guild_id.not_in(owners))
-    r = RD.alias("r")
-    source = (
-        select(*columns)
-        .select_from(PD)
-        .join(GS, true())
-        .join(RO, RO.c.guild_id == GS.c.guild_id)
-        .where(
-            *where,
-            # Rows of deadlines that did not move stay; a plain INSERT of the rest is much
-            # cheaper on PostgreSQL than ON CONFLICT's speculative insertion, and the
-            # item's lock keeps every other re-plan from inserting them meanwhile.
-            ~exists().where(
-                r.c.guild_id == GS.c.guild_id,
-                r.c.deadline_key == PD.c.deadline_key,
-                r.c.deadline_at == PD.c.deadline_at,
-                r.c.offset_seconds == RO.c.offset_seconds,
-            ),
-        )
-    )
-    result = await conn.execute(RD.insert().from_select(_COLUMNS, source))
-    return Derived(int(result.rowcount or 0), deleted, dropped)
-
-
-async def derive(session: AsyncSession, *, now: datetime, guild_id: int | None = None) -> Derived:
-    """Bring a guild's owed reminders (or every guild's) in line with the plan, set-based.
-
-    Rows still ahead that no longer follow from the plan (its deadlines, the guild's
-    offsets and channel) are deleted; rows already due that no longer follow are dropped
-    with the reason; missing rows whose due time is ahead are inserted.
-    """
-    conn = await session.connection()
-    rows = [RD.c.state == "planned"]
-    if guild_id is not None:
-        # The state as an expression, so that no index on it applies: through the unique
-        # index that starts with the guild, SQLite reads that guild's few rows instead of
-        # walking the (state, due_at) index over every guild's.
-        rows = [RD.c.guild_id == guild_id, RD.c.state.concat("") == "planned"]
-    deleted, dropped = await _retire(session, now=now, rows=rows, gone=~_derivable())
-    scope = [GS.c.guild_id == guild_id] if guild_id is not None else []
-    columns, where = _derived_rows(conn.dialect.name, now, *scope)
-    shared = (
-        select(*columns)
-        .select_from(PD)
-        .join(GS, true())
-        .join(RO, RO.c.guild_id == GS.c.guild_id)
-        .where(PD.c.scope == SHARED, ~_own_events(GS.c.guild_id, PD.c.item_id), *where)
-    )
-    own = (
-        select(*columns)
-        .select_from(PD)
-        .join(GS, GS.c.guild_id == PD.c.scope)
-        .join(RO, RO.c.guild_id == GS.c.guild_id)
-        .where(PD.c.scope != SHARED, *where)
-    )
-    insert = insert_or_skip(
-        conn.dialect.name, RD, ["guild_id", "deadline_key", "deadline_at", "offset_seconds"]
-    )
-    inserted = 0
-    for source in (shared, own):
-        result = await conn.execute(insert.from_select(_COLUMNS, source))
-        inserted += int(result.rowcount or 0)
-    return Derived(inserted, deleted, dropped)
 
 
 # --- what the sweep does ---------------------------------------------------------------
-
-
-async def drop_passed(session: AsyncSession, *, now: datetime) -> int:
-    """Owed reminders whose deadline itself passed (the bot was down): recorded as dropped."""
-    result = await (await session.connection()).execute(
-        update(RD)
-        .where(RD.c.state == "planned", RD.c.deadline_at <= _at(now))
-        .values(state="dropped", reason=PASSED)
-    )
-    return int(result.rowcount or 0)
 
 
 _OWED = (
@@ -488,30 +378,121 @@ _OWED = (
     RD.c.effect_at,
     RD.c.title,
 )
+# Deadlines per claiming statement: bounded, for the drivers' parameter limits.
+ID_CHUNK = 500
+_CLAIMED = [
+    "guild_id",
+    "item_id",
+    "deadline_key",
+    "deadline_at",
+    "offset_seconds",
+    "due_at",
+    "kind",
+    "effect_at",
+    "title",
+    "state",
+    "reason",
+    "claimed_by",
+    "claimed_at",
+    "late",
+]
+
+
+async def offsets_in_use(session: AsyncSession) -> list[int]:
+    stmt = select(RO.c.offset_seconds).distinct()
+    return [int(o) for o in (await (await session.connection()).execute(stmt)).scalars()]
+
+
+def _due_sources(
+    dialect: str, *, offset: int, shared: list[int], own: list[int], now: datetime, by: str
+) -> list[Any]:
+    """The owed reminders at ``offset`` of the given planned deadlines, as SELECTs (shared
+    deadlines, then guilds' own), each row ready to insert as claimed, or as dropped when
+    its deadline itself has passed (the bot was down)."""
+    due = _minus_seconds(dialect, PD.c.deadline_at, literal(offset, Integer()))
+    passed = PD.c.deadline_at <= _at(now)
+    columns = [
+        RO.c.guild_id,
+        PD.c.item_id,
+        PD.c.deadline_key,
+        PD.c.deadline_at,
+        RO.c.offset_seconds,
+        due,
+        PD.c.kind,
+        PD.c.effect_at,
+        PD.c.title,
+        case((passed, literal("dropped")), else_=literal("claimed")),
+        case((passed, literal(PASSED)), else_=literal(None, String())),
+        literal(by),
+        _at(now),
+        literal(False),
+    ]
+    # Owed only if neither the deadline nor the guild's offset was planned after it.
+    owed = [due >= PD.c.planned_at, due >= RO.c.planned_at]
+    sources = []
+    if shared:
+        sources.append(
+            select(*columns)
+            .select_from(PD)
+            .join(RO, RO.c.offset_seconds == offset)
+            .where(PD.c.id.in_(shared), *owed, ~_own_events(RO.c.guild_id, PD.c.item_id))
+        )
+    if own:
+        sources.append(
+            select(*columns)
+            .select_from(PD)
+            .join(RO, and_(RO.c.guild_id == PD.c.scope, RO.c.offset_seconds == offset))
+            .where(PD.c.id.in_(own), *owed)
+        )
+    return sources
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, by: str, limit: int
-) -> list[OwedReminder]:
-    """Claim up to ``limit`` owed reminders due by ``now``, soonest first; no two claimants
-    get the same row (row locks skipped on PostgreSQL; one writer at a time on SQLite)."""
+    session: AsyncSession,
+    *,
+    now: datetime,
+    after: datetime | None,
+    by: str,
+    offsets: Sequence[int],
+) -> tuple[list[OwedReminder], int]:
+    """Claim every owed reminder due in (``after``, ``now``] that nobody claimed yet;
+    returns them, and how many were dropped because their deadline had passed.
+
+    Claiming is inserting the reminder's row: the unique key lets exactly one claimant
+    (process or sweep) create it, and a reminder already claimed, sent or dropped is
+    skipped by the same key. Per offset, the deadlines in range are found first through
+    their time's index (usually none), then their guilds' reminders in one statement.
+    """
     conn = await session.connection()
-    due = (
-        select(RD.c.id)
-        .where(RD.c.state == "planned", RD.c.due_at <= _at(now))
-        .order_by(RD.c.due_at, RD.c.id)
-        .limit(limit)
+    insert = insert_or_skip(
+        conn.dialect.name, RD, ["guild_id", "deadline_key", "deadline_at", "offset_seconds"]
     )
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    result = await conn.execute(
-        update(RD)
-        .where(RD.c.id.in_(due.scalar_subquery()), RD.c.state == "planned")
-        .values(state="claimed", claimed_by=by, claimed_at=now)
-        .returning(*_OWED)
-    )
-    owed = [OwedReminder(*row) for row in result.all()]
-    return sorted(owed, key=lambda r: (r.due_at, r.id))
+    claimed: list[OwedReminder] = []
+    dropped = 0
+    for offset in offsets:
+        window = [PD.c.deadline_at <= _at(now + timedelta(seconds=offset))]
+        if after is not None:
+            window.append(PD.c.deadline_at > _at(after + timedelta(seconds=offset)))
+        found = (await conn.execute(select(PD.c.id, PD.c.scope).where(*window))).all()
+        shared = [i for i, scope in found if scope == SHARED]
+        own = [i for i, scope in found if scope != SHARED]
+        for start in range(0, max(len(shared), len(own)), ID_CHUNK):
+            sources = _due_sources(
+                conn.dialect.name,
+                offset=offset,
+                shared=shared[start : start + ID_CHUNK],
+                own=own[start : start + ID_CHUNK],
+                now=now,
+                by=by,
+            )
+            for source in sources:
+                stmt = insert.from_select(_CLAIMED, source).returning(*_OWED, RD.c.state)
+                for row in (await conn.execute(stmt)).all():
+                    if row.state == "claimed":
+                        claimed.append(OwedReminder(*row[:-1]))
+                    else:
+                        dropped += 1
+    return sorted(claimed, key=lambda r: (r.due_at, r.id)), dropped
 
 
 async def unfinished(session: AsyncSession) -> list[OwedReminder]:
@@ -540,13 +521,35 @@ async def record_outcome(
     )
 
 
-async def next_due(session: AsyncSession) -> datetime | None:
-    """When the soonest owed reminder falls due."""
-    stmt = select(func.min(RD.c.due_at)).where(RD.c.state == "planned")
-    value: datetime | None = (await (await session.connection()).execute(stmt)).scalar()
-    return value
-
-
-async def owed_count(session: AsyncSession) -> int:
-    stmt = select(func.count()).select_from(RD).where(RD.c.state == "planned")
-    return int((await (await session.connection()).execute(stmt)).scalar_one())
+async def upcoming(
+    session: AsyncSession, *, now: datetime, guild_id: int | None = None
+) -> list[tuple[int, str, int, datetime]]:
+    """Owed reminders still ahead: (guild, deadline key, offset in seconds, due), soonest
+    first. For the demo and the tests; the sweep never lists what is not due."""
+    conn = await session.connection()
+    due = _minus_seconds(conn.dialect.name, PD.c.deadline_at, RO.c.offset_seconds)
+    columns = [RO.c.guild_id, PD.c.deadline_key, RO.c.offset_seconds, due.label("due")]
+    owed = [due > _at(now), due >= PD.c.planned_at, due >= RO.c.planned_at]
+    if guild_id is not None:
+        owed.append(RO.c.guild_id == guild_id)
+    shared = (
+        select(*columns)
+        .select_from(PD)
+        .join(RO, literal(True))
+        .where(PD.c.scope == SHARED, *owed, ~_own_events(RO.c.guild_id, PD.c.item_id))
+    )
+    own = (
+        select(*columns)
+        .select_from(PD)
+        .join(RO, RO.c.guild_id == PD.c.scope)
+        .where(PD.c.scope != SHARED, *owed)
+    )
+    out: list[tuple[int, str, int, datetime]] = []
+    for source in (shared, own):
+        for g, key, offset, at in (await conn.execute(source)).all():
+            when = UTCDateTime().process_result_value(
+                at if isinstance(at, datetime) else datetime.fromisoformat(at), conn.dialect
+            )
+            assert when is not None
+            out.append((int(g), str(key), int(offset), when))
+    return sorted(out, key=lambda r: (r[3], r[0], r[1], r[2]))
