@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services import validation as check
-from services.context import Services
+from services.context import BRIEF_CACHE_SECONDS, Services
+from services.convert import settings_view
 from services.errors import UserError
 from storage.engine import writing
 from storage.models import GuildSettings
@@ -53,6 +54,7 @@ async def _change(
         )
         await services.changed(session, Scope.settings(guild_id))
         await session.commit()
+    services.guild_settings.put(guild_id, settings_view(row), keep_for=BRIEF_CACHE_SECONDS)
     return row
 
 

@@ -48,6 +48,16 @@ class GuildSettingsCache:
             self._rows[guild_id] = (stamp, view)
         return view
 
+    def put(self, guild_id: int, view: GuildSettingsView, *, keep_for: float) -> None:
+        """What this process has just committed, kept ``keep_for`` seconds at most, so that
+        the moderator's reply (in the new language, say) needs no read of its own.
+
+        Briefly: another process's later change may have been heard of just before this
+        commit's own answer arrived, and then this view is already older than the store.
+        """
+        self._generation += 1
+        self._rows[guild_id] = (self._clock() - max(0.0, self.ttl - keep_for), view)
+
     def forget(self, guild_id: int) -> None:
         self._generation += 1
         self._rows.pop(guild_id, None)

@@ -25,7 +25,8 @@ from sqlmodel import select
 
 from config.tracker import load_tracker
 from demo.harness import running_bot
-from services.context import BRIEF_CACHE_SECONDS
+from services.context import BRIEF_CACHE_SECONDS, NOTIFIED_CACHE_SECONDS
+from services.convert import settings_view
 from services.guilds import GuildSettingsCache
 from standin import CallbackRecord, DiscordStandIn, Guild, InteractionRecord, Perm
 from storage.engine import create_engine, session_factory, writing
@@ -371,3 +372,27 @@ def test_scopes_round_trip() -> None:
     for junk in ("", "settings", "item:x", "settings:1:2", "other:1"):
         assert Scope.parse(junk) is None
     assert timedelta(seconds=BRIEF_CACHE_SECONDS) < timedelta(seconds=LIMIT)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_view_put_after_a_commit_is_kept_briefly_even_while_notified(
+    database_url: str,
+) -> None:
+    """What a process has just written serves its own reply, but never for long: another
+    process's later change may have been heard of just before this commit's answer."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        async with writing(sessions) as session:
+            session.add(GuildSettings(guild_id=7, language="ko"))
+            await session.commit()
+        ticks = [0.0]
+        cache = GuildSettingsCache(sessions, ttl=NOTIFIED_CACHE_SECONDS, clock=lambda: ticks[0])
+        # The view this process committed says "en"; the store has "ko" from later.
+        cache.put(7, settings_view(GuildSettings(guild_id=7, language="en")), keep_for=1.0)
+        assert (await cache.get(7)).language == "en"  # type: ignore[union-attr]
+        ticks[0] = 1.0
+        assert (await cache.get(7)).language == "ko"  # type: ignore[union-attr]
+    finally:
+        await engine.dispose()
