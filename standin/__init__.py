@@ -35,6 +35,8 @@ from standin.messages import AttachmentRecord, MessageRecord
 from standin.model import DEFAULT_BOT_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS, Guild, Perm
 from standin.options import Upload
 from standin.payload import StandInTimeout, StandInUsageError
+from standin.ratelimits import RateLimits, RateLimitStats, RouteLimit
+from standin.shards import shard_of
 from standin.validate import SPEC_ENV, default_spec_path
 
 __all__ = [
@@ -50,10 +52,14 @@ __all__ = [
     "InteractionRecord",
     "MessageRecord",
     "Perm",
+    "RateLimitStats",
+    "RateLimits",
     "RequestRecord",
+    "RouteLimit",
     "StandInTimeout",
     "StandInUsageError",
     "SyncRecord",
     "Upload",
     "default_spec_path",
+    "shard_of",
 ]

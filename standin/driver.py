@@ -29,8 +29,10 @@ from standin.interactions import (
 from standin.journal import Journal, RequestRecord
 from standin.messages import MessageRecord, MessageStore
 from standin.model import DEFAULT_BOT_PERMISSIONS, Guild, World
+from standin.nonces import DEFAULT_NONCE_WINDOW, NonceBook
 from standin.options import Focus, OptionBuilder, OptionValue
 from standin.payload import JSON, SnowflakeFactory, StandInUsageError
+from standin.ratelimits import RateLimiter, RateLimits, RateLimitStats
 from standin.rest import CoreRoutes
 from standin.rest_interactions import InteractionRoutes
 from standin.server import Server
@@ -52,7 +54,13 @@ class DiscordStandIn:
 
     The bot may run as several processes, each with its own gateway session,
     numbered by IDENTIFY (the first is 1). A user's interaction goes to one of
-    them: ``via=n`` names it; by default it is the newest live session.
+    them: ``via=n`` names it; by default it is the newest live session. A session
+    that IDENTIFYs with ``shard: [id, count]`` sees only its shard's guilds, and
+    only gets their interactions.
+
+    ``nonce_window``: how long (s) an ``enforce_nonce`` nonce returns the message it
+    made. ``rate_limits``: True (Discord's typical limits, `RateLimits()`) or a
+    `RateLimits` to answer over-limit requests with 429; off by default.
     """
 
     def __init__(
@@ -66,6 +74,8 @@ class DiscordStandIn:
         heartbeat_interval_ms: int = 41_250,
         response_deadline: float | None = 3.0,
         reject_invalid: bool = True,
+        nonce_window: float = DEFAULT_NONCE_WINDOW,
+        rate_limits: bool | RateLimits = False,
     ) -> None:
         ids = SnowflakeFactory()
         world = World(ids, bot_name)
@@ -86,7 +96,10 @@ class DiscordStandIn:
             commands=CommandStore(ids, world.application_id),
             interactions=interactions,
             gateway=gateway,
+            nonces=NonceBook(nonce_window),
         )
+        self._limiter = RateLimiter()
+        self.set_rate_limits(rate_limits)
         self._options = OptionBuilder(world, messages)
         self._server = Server(
             journal=journal,
@@ -95,6 +108,7 @@ class DiscordStandIn:
             reject_invalid=reject_invalid,
             routes=CoreRoutes(self._state).routes() + InteractionRoutes(self._state).routes(),
             gateway=gateway.handle,
+            limiter=self._limiter,
         )
         self._started = False
         self._resumes_at_reconnect = 0
@@ -177,12 +191,17 @@ class DiscordStandIn:
         preferred_locale: str = "en-US",
         channels: Sequence[str] = ("general",),
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
+        """``shard=(id, count)``: give the guild an id that shard ``id`` of ``count`` owns."""
+        if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
+            raise StandInUsageError(f"shard {shard} is not (id, count) with 0 <= id < count")
         return self._state.world.add_guild(
             name,
             preferred_locale=preferred_locale,
             channels=channels,
             bot_permissions=bot_permissions,
+            shard=shard,
         )
 
     def guild(self, guild_id: int) -> Guild:
@@ -372,9 +391,11 @@ class DiscordStandIn:
         return list(self._state.interactions.all)
 
     def _require_connected(self, guild_id: int, via: int | None) -> Guild:
-        # Before the interaction is made: a session that does not exist is the caller's mistake.
-        self._state.gateway.chosen(via)
-        return self.guild(guild_id)
+        # Before the interaction is made: a session that does not exist (or does not own
+        # the guild's shard) is the caller's mistake.
+        guild = self.guild(guild_id)
+        self._state.gateway.chosen(via, guild_id)
+        return guild
 
     async def _deliver(
         self,
@@ -389,7 +410,7 @@ class DiscordStandIn:
 
         # Discord hands an interaction to one session, not to every process of the bot.
         interaction.session, live = self._state.gateway.deliver_one(
-            "INTERACTION_CREATE", interaction.payload, sent, via=via
+            "INTERACTION_CREATE", interaction.payload, sent, via=via, guild_id=interaction.guild_id
         )
         if live:
             await self._state.journal.wait_for(
@@ -442,6 +463,29 @@ class DiscordStandIn:
 
     def accept_posts(self, channel_id: int) -> None:
         self._state.refused.pop(channel_id, None)
+
+    def set_nonce_window(self, seconds: float) -> None:
+        """How long a repeated ``enforce_nonce`` nonce returns the earlier message."""
+        self._state.nonces.window = seconds
+
+    @property
+    def nonce_window(self) -> float:
+        return self._state.nonces.window
+
+    def set_rate_limits(self, limits: bool | RateLimits) -> None:
+        """Rate limits on (True: Discord's typical ones, or these) or off; fresh windows."""
+        if limits is True:
+            limits = RateLimits()
+        self._limiter.config = limits or None
+
+    @property
+    def rate_limits(self) -> RateLimits | None:
+        return self._limiter.config
+
+    @property
+    def rate_limit_stats(self) -> RateLimitStats:
+        """REST requests the bot made and how many were answered 429 (global or per route)."""
+        return self._limiter.stats
 
     def release_posts(self, channel_id: int) -> None:
         gate = self._state.held.pop(channel_id, None)

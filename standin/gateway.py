@@ -13,6 +13,11 @@ connection with the same token does not end the first (several bot processes
 on one database): each is numbered by its IDENTIFY (the first is 1) and keeps
 its number across RESUMEs. Guild and message events go to every session; an
 interaction goes to exactly one (`deliver_one`).
+
+A session that IDENTIFYs with ``shard: [id, count]`` is one shard of a sharded
+bot: READY lists, GUILD_CREATE brings and every guild-scoped dispatch reaches
+it only for the guilds its shard owns (see `standin.shards`); an interaction
+goes to a session owning its guild.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from aiohttp import WSMsgType, web
 
 from standin.journal import Journal
 from standin.model import Guild, World
-from standin.payload import JSON, StandInUsageError, dumps
+from standin.payload import JSON, StandInUsageError, as_snowflake, dumps
+from standin.shards import Shard
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +135,8 @@ class _Session:
     number: int
     intents: int
     identify: JSON
+    # None: the whole bot (no `shard` in IDENTIFY), which sees every guild.
+    shard: Shard | None = None
     seq: int = 0
     log: deque[_Logged] = field(default_factory=lambda: deque(maxlen=REPLAY_LIMIT))
     connection: _Connection | None = None
@@ -136,6 +144,9 @@ class _Session:
     def wants(self, event: str) -> bool:
         needed = EVENT_INTENTS.get(event)
         return needed is None or bool(self.intents & needed)
+
+    def owns(self, guild_id: int | None) -> bool:
+        return self.shard is None or self.shard.owns(guild_id)
 
     @property
     def live(self) -> bool:
@@ -188,41 +199,61 @@ class Gateway:
     # -- sending -------------------------------------------------------------
 
     def dispatch(self, event: str, data: JSON, on_sent: SentFn | None = None) -> bool:
-        """Send a DISPATCH to every session; False when none had a live connection."""
+        """Send a DISPATCH to every session that owns its guild; False when none had a
+        live connection."""
         delivered = False
+        guild_id = _guild_of(event, data)
         for session in self._sessions.values():
-            if session.wants(event):
+            if session.wants(event) and session.owns(guild_id):
                 delivered = self._dispatch_to(session, event, data, on_sent) or delivered
         return delivered
 
     def deliver_one(
-        self, event: str, data: JSON, on_sent: SentFn | None = None, *, via: int | None = None
+        self,
+        event: str,
+        data: JSON,
+        on_sent: SentFn | None = None,
+        *,
+        via: int | None = None,
+        guild_id: int | None = None,
     ) -> tuple[int, bool]:
-        """Send a DISPATCH to one session: number ``via``, else the newest live one.
+        """Send a DISPATCH to one session owning ``guild_id``: number ``via``, else the
+        newest live one.
 
-        With none live, the newest session keeps it for its RESUME. Returns the
-        session's number and whether it went to a live connection.
+        With none live, the newest owning session keeps it for its RESUME. Returns
+        the session's number and whether it went to a live connection.
         """
-        session = self._chosen(via)
+        session = self._chosen(via, guild_id)
         return session.number, self._dispatch_to(session, event, data, on_sent)
 
-    def chosen(self, via: int | None) -> int:
+    def chosen(self, via: int | None, guild_id: int | None = None) -> int:
         """The number of the session `deliver_one` would use; StandInUsageError if none."""
-        return self._chosen(via).number
+        return self._chosen(via, guild_id).number
 
-    def _chosen(self, via: int | None) -> _Session:
+    def _chosen(self, via: int | None, guild_id: int | None) -> _Session:
         sessions = list(self._sessions.values())
         if via is not None:
             for session in sessions:
                 if session.number == via:
+                    if not session.owns(guild_id):
+                        raise StandInUsageError(
+                            f"gateway session {via} is shard {session.shard}, which does not"
+                            f" own guild {guild_id}"
+                        )
                     return session
             raise StandInUsageError(
                 f"no gateway session {via}; sessions: {[s.number for s in sessions] or 'none'}"
             )
         if not sessions:
             raise StandInUsageError("the bot has not identified on the gateway yet")
-        live = [s for s in sessions if s.live]
-        return (live or sessions)[-1]
+        owning = [s for s in sessions if s.owns(guild_id)]
+        if not owning:
+            raise StandInUsageError(
+                f"no gateway session owns guild {guild_id}; shards:"
+                f" {[(s.number, s.shard) for s in sessions]}"
+            )
+        live = [s for s in owning if s.live]
+        return (live or owning)[-1]
 
     def _dispatch_to(
         self, session: _Session, event: str, data: JSON, on_sent: SentFn | None = None
@@ -238,7 +269,8 @@ class Gateway:
 
     def _guild_added(self, guild: Guild) -> None:
         for session in self._sessions.values():
-            self._dispatch_to(session, "GUILD_CREATE", self._guild_payload(session, guild))
+            if session.owns(guild.id):
+                self._dispatch_to(session, "GUILD_CREATE", self._guild_payload(session, guild))
 
     def _guild_payload(self, session: _Session, guild: Guild) -> JSON:
         # Without the privileged GUILD_MEMBERS intent Discord only sends the bot itself.
@@ -344,15 +376,27 @@ class Gateway:
         if not isinstance(data.get("intents"), int):
             await connection.close(4013, "intents are required in gateway v10")
             return None
+        shard = None
+        if data.get("shard") is not None:
+            try:
+                shard = Shard.parse(data["shard"])
+            except ValueError as exc:
+                self._journal.violation("GATEWAY IDENTIFY", str(exc))
+                await connection.close(4010, "Invalid shard")
+                return None
         self.identifies.append({**data, "token": "<redacted>"})
         # Older sessions go on: on Discord a second connection does not end the first.
-        session = _Session(secrets.token_hex(16), len(self.identifies), int(data["intents"]), data)
+        session = _Session(
+            secrets.token_hex(16), len(self.identifies), int(data["intents"]), data, shard
+        )
         session.connection = connection
+        # discord.py waits in READY handling for a GUILD_CREATE of every guild listed.
+        guilds = [g for g in self._world.guilds.values() if session.owns(g.id)]
         self._sessions[session.id] = session
         ready: JSON = {
             "v": 10,
             "user": {**self._world.bot.to_payload(), "verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self._world.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self._resume_url(),
@@ -368,7 +412,7 @@ class Gateway:
         if "shard" in data:
             ready["shard"] = data["shard"]
         self._dispatch_to(session, "READY", ready)
-        for guild in self._world.guilds.values():
+        for guild in guilds:
             # Guilds listed unavailable in READY arrive as GUILD_CREATE with unavailable=false.
             payload = {**self._guild_payload(session, guild), "unavailable": False}
             self._dispatch_to(session, "GUILD_CREATE", payload)
@@ -423,3 +467,10 @@ class Gateway:
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
         self._dispatch_to(session, "GUILD_MEMBERS_CHUNK", chunk)
+
+
+def _guild_of(event: str, data: JSON) -> int | None:
+    """The guild a dispatch belongs to (None: not guild-scoped)."""
+    if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+        return as_snowflake(data.get("id"))
+    return as_snowflake(data.get("guild_id"))

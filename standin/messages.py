@@ -217,6 +217,35 @@ class MessageStore:
             and (include_ephemeral or not m.ephemeral)
         ]
 
+    def history(
+        self,
+        channel_id: int,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        after: int | None = None,
+        around: int | None = None,
+    ) -> list[MessageRecord]:
+        """One page of GET /channels/{id}/messages, newest first, as Discord pages.
+
+        ``before``: the newest ``limit`` with smaller ids; ``after``: the oldest
+        ``limit`` with greater ids; ``around``: half before, the rest from it on.
+        At most one of them is used, in that order of precedence: around, before, after.
+        """
+        oldest_first = sorted(self.in_channel(channel_id), key=lambda m: m.id)
+        if around is not None:
+            older = [m for m in oldest_first if m.id < around]
+            older = older[max(0, len(older) - limit // 2) :] if limit // 2 else []
+            rest = [m for m in oldest_first if m.id >= around][: limit - len(older)]
+            page = older + rest
+        elif before is not None:
+            page = [m for m in oldest_first if m.id < before][-limit:]
+        elif after is not None:
+            page = [m for m in oldest_first if m.id > after][:limit]
+        else:
+            page = oldest_first[-limit:]
+        return list(reversed(page))
+
     def host(
         self, channel_id: int, upload: UploadedFile, description: str | None = None
     ) -> AttachmentRecord:

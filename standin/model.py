@@ -217,8 +217,10 @@ class World:
         preferred_locale: str,
         channels: Sequence[str],
         bot_permissions: int,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        guild = Guild(self, self.ids.next(), name, preferred_locale)
+        guild_id = self.ids.next() if shard is None else self.ids.next_on_shard(*shard)
+        guild = Guild(self, guild_id, name, preferred_locale)
         for channel in channels:
             guild.add_channel(channel)
         role = guild.add_role(f"{self.bot.username}", bot_permissions, _bot_id=self.bot.id)

@@ -38,6 +38,17 @@ class SnowflakeFactory:
         self._last = candidate
         return candidate
 
+    def next_on_shard(self, shard_id: int, count: int) -> int:
+        """A snowflake whose timestamp puts it on shard ``shard_id`` of ``count``
+        (``(id >> 22) % count``), at most ``count - 1`` ms ahead of the clock."""
+        candidate = self.next()
+        if (candidate >> 22) % count == shard_id:
+            return candidate
+        ms = candidate >> 22
+        ms += (shard_id - ms) % count
+        self._last = ms << 22
+        return self._last
+
 
 def iso_now() -> str:
     return datetime.now(UTC).isoformat()

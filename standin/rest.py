@@ -265,10 +265,33 @@ class CoreRoutes:
         channel_id = _int(request, "channel_id")
         if self.s.world.find_channel(channel_id) is None:
             return error_response(404, 10003, "Unknown Channel")
-        wanted = request.query.get("limit", "50")
-        limit = max(1, min(100, int(wanted))) if wanted.isdigit() else 50
-        newest_first = list(reversed(self.s.messages.in_channel(channel_id)))[:limit]
-        return json_response([m.to_payload() for m in newest_first])
+        query, problems = request.query, []
+        limit = 50
+        if "limit" in query:
+            wanted = query["limit"]
+            if wanted.isdigit() and 1 <= int(wanted) <= 100:
+                limit = int(wanted)
+            else:
+                problems.append(f"limit: {wanted!r} is not an integer from 1 to 100")
+        anchors: dict[str, int | None] = {}
+        for name in ("around", "before", "after"):
+            if name in query:
+                anchors[name] = as_snowflake(query[name])
+                if anchors[name] is None:
+                    problems.append(f"{name}: {query[name]!r} is not a snowflake")
+        if len(anchors) > 1:
+            problems.append(f"{', '.join(anchors)}: only one of around, before, after may be given")
+        rejected = enforce(self.s, record_of(request), problems)
+        if rejected is not None:
+            return rejected
+        page = self.s.messages.history(
+            channel_id,
+            limit=limit,
+            before=anchors.get("before"),
+            after=anchors.get("after"),
+            around=anchors.get("around"),
+        )
+        return json_response([m.to_payload() for m in page])
 
     async def get_message(self, request: web.Request) -> web.Response:
         message = self._message(request)
@@ -293,10 +316,11 @@ class CoreRoutes:
             return rejected
         self.s.check_mentions(record, body, channel.guild_id)
         nonce = body.get("nonce")
-        key = (channel.id, str(nonce)) if nonce is not None and body.get("enforce_nonce") else None
-        if key is not None and key in self.s.nonces:
-            # Discord answers a repeated nonce with the message it already created.
-            earlier = self.s.messages.get(self.s.nonces[key])
+        enforced = str(nonce) if nonce is not None and body.get("enforce_nonce") else None
+        if enforced is not None:
+            # Discord answers a nonce repeated within a few minutes with the message it made.
+            earlier_id = self.s.nonces.earlier(channel.id, enforced)
+            earlier = self.s.messages.get(earlier_id) if earlier_id is not None else None
             if earlier is not None:
                 return json_response(earlier.to_payload())
         message = self.s.messages.create(
@@ -306,8 +330,8 @@ class CoreRoutes:
             body=body,
             files=parsed.files,
         )
-        if key is not None:
-            self.s.nonces[key] = message.id
+        if enforced is not None:
+            self.s.nonces.remember(channel.id, enforced, message.id)
         # Only interaction responses can be ephemeral.
         message.flags &= ~FLAG_EPHEMERAL
         self.s.announce_created(message)

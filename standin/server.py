@@ -3,8 +3,9 @@
 The middleware does what every request needs, in Discord's order: record it,
 find the route (an unknown one is a 404 *and* a violation, so tests notice),
 check the bot token, validate the body against the OpenAPI spec, then run the
-handler. It also adds generous rate-limit headers, which let discord.py send
-requests to one route concurrently instead of one at a time.
+handler. It also adds rate-limit headers: generous ones, which let discord.py
+send requests to one route concurrently instead of one at a time, unless rate
+limits are on (`standin.ratelimits`), when over-limit requests get a 429.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from standin.journal import Journal, RequestRecord
+from standin.ratelimits import RateLimiter, Verdict
 from standin.validate import SpecValidator
 from standin.wire import (
     API_PREFIX,
@@ -24,6 +26,7 @@ from standin.wire import (
     error_response,
     file_records,
     invalid_form_body,
+    json_response,
     read_body,
 )
 
@@ -33,17 +36,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Routes whose credential is the token in the path, not the Authorization header.
 _TOKEN_IN_PATH = (f"{API_PREFIX}/interactions/", f"{API_PREFIX}/webhooks/")
-
-_RATE_LIMIT_HEADERS = {
-    "X-RateLimit-Limit": "50",
-    "X-RateLimit-Remaining": "49",
-    "X-RateLimit-Reset-After": "1.0",
-}
-
-
-def _rate_limit_headers() -> dict[str, str]:
-    # X-RateLimit-Reset (epoch seconds) is read when the client trusts its clock.
-    return {**_RATE_LIMIT_HEADERS, "X-RateLimit-Reset": f"{time.time() + 1:.3f}"}
 
 
 def _needs_auth(path: str) -> bool:
@@ -63,11 +55,13 @@ class Server:
         reject_invalid: bool,
         routes: list[web.RouteDef],
         gateway: Handler,
+        limiter: RateLimiter,
     ) -> None:
         self._journal = journal
         self._validator = validator
         self._token = token
         self._reject_invalid = reject_invalid
+        self._limiter = limiter
         self.validation_ms: list[float] = []
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         app.add_routes(routes)
@@ -106,12 +100,23 @@ class Server:
             body.multipart,
         )
         attach(request, record, body)
-        response = await self._respond(request, handler, record)
-        record.status = response.status
-        if path.startswith(API_PREFIX):
-            response.headers.update(_rate_limit_headers())
+        verdict = self._rate_limit(request) if path.startswith(API_PREFIX) else None
+        if verdict is not None and verdict.body is not None:
+            answer: web.StreamResponse = json_response(verdict.body, 429)
+        else:
+            answer = await self._respond(request, handler, record)
+        record.status = answer.status
+        if verdict is not None:
+            answer.headers.update(verdict.headers)
         self._journal.notify()
-        return response
+        return answer
+
+    def _rate_limit(self, request: web.Request) -> Verdict:
+        resource = request.match_info.route.resource
+        if request.match_info.http_exception is not None or resource is None:
+            return Verdict(self._limiter.generous_headers())
+        route = f"{request.method} {resource.canonical.removeprefix(API_PREFIX)}"
+        return self._limiter.check(route, request.match_info, is_global=_needs_auth(request.path))
 
     async def _respond(
         self, request: web.Request, handler: Handler, record: RequestRecord

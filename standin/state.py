@@ -11,6 +11,7 @@ from standin.interactions import InteractionBook
 from standin.journal import Journal, RequestRecord
 from standin.messages import MessageRecord, MessageStore
 from standin.model import World
+from standin.nonces import NonceBook
 from standin.payload import JSON
 from standin.rules import mentions_disabled
 
@@ -34,8 +35,8 @@ class State:
     interactions: InteractionBook
     gateway: Gateway
     ping_roles: dict[int, set[int]] = field(default_factory=dict)
-    # (channel id, nonce) -> message id, for enforce_nonce: a repeated send returns the first.
-    nonces: dict[tuple[int, str], int] = field(default_factory=dict)
+    # enforce_nonce: a repeated send within the window returns the first message.
+    nonces: NonceBook = field(default_factory=NonceBook)
     # Channels whose message posts are answered only when released (a bot dying mid-send).
     held: dict[int, asyncio.Event] = field(default_factory=dict)
     # Channels whose message posts are refused: (HTTP status, Discord error code, message).
