@@ -125,7 +125,8 @@ async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:
     """Build the parts, hand them to the bot, and run until SIGINT/SIGTERM or a fatal error."""
     import discord
 
-    from discordbot.bot import MotionwatchBot, point_at
+    from discordbot.bot import point_at
+    from discordbot.sharding import make_bot
     from news.http import feed_client
     from services.build import build_services
 
@@ -139,7 +140,8 @@ async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:
         timeout=15.0,
     ) as http:
         services = build_services(settings, tracker, http=http)
-        bot = MotionwatchBot(services)
+        bot = make_bot(services)
+        log.info("gateway: %s", settings.shards)
         try:
             return await _run_until_stopped(bot, token)
         except discord.LoginFailure:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from config.errors import ConfigError
+from config.shards import Shards, parse_shard_ids
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/motionwatch.db"
 DEFAULT_API_BASE = "https://discord.com/api/v10"
@@ -44,6 +45,15 @@ class Settings(BaseSettings):
     allow_private_sources: bool = False
     dev_guild_id: int | None = Field(default=None, gt=0)
     log_level: LogLevel = "INFO"
+    # Several processes on one database (SPEC §6). shard_count comes first: the check
+    # of shard_ids reads it. NoDecode: "0,1" is not JSON, and is parsed below.
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
+
+    @property
+    def shards(self) -> Shards:
+        """This process's shards; `Shards.ALL` when neither setting is given."""
+        return Shards.of(self.shard_count, self.shard_ids)
 
     @field_validator("database_url")
     @classmethod
@@ -70,6 +80,26 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("shard_count", "dev_guild_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # As in .env.example, where every variable is listed and the unused ones are blank.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: object) -> object:
+        return parse_shard_ids(value) if isinstance(value, str) else value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shard_ids_fit(
+        cls, value: tuple[int, ...] | None, info: ValidationInfo
+    ) -> tuple[int, ...] | None:
+        if "shard_count" in info.data:  # absent when SHARD_COUNT is itself reported as bad
+            Shards.of(info.data["shard_count"], value)
+        return value
 
     @field_validator("discord_token")
     @classmethod

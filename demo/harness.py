@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from config.settings import Settings
 from config.tracker import TrackerConfig
 from discordbot.bot import MotionwatchBot, point_at
+from discordbot.sharding import make_bot
 from news.http import feed_client
 from services.build import build_services
 from services.context import system_clock
@@ -27,6 +28,8 @@ async def running_bot(
     clock: Callable[[], datetime] = system_clock,
     dev_guild_id: int | None = None,
     allow_private_sources: bool = False,
+    shard_count: int | None = None,
+    shard_ids: Sequence[int] | None = None,
     ready_timeout: float = 15.0,
 ) -> AsyncIterator[MotionwatchBot]:
     """The real MotionwatchBot, logged in to ``standin`` and connected, until the block ends."""
@@ -39,6 +42,8 @@ async def running_bot(
         tracker_config=tracker.path,
         dev_guild_id=dev_guild_id,
         allow_private_sources=allow_private_sources,
+        shard_count=shard_count,
+        shard_ids=None if shard_ids is None else tuple(shard_ids),
     )
     point_at(settings.discord_api_base, settings.discord_gateway_url)
     # Jobs are added but never run on their own: the caller drives sweeps and polls,
@@ -51,7 +56,7 @@ async def running_bot(
         services = build_services(settings, tracker, http=http, scheduler=scheduler, clock=clock)
         # discord.py waits this long after the last GUILD_CREATE before READY; the stand-in
         # sends them all at once, so a short wait is enough.
-        bot = MotionwatchBot(services, guild_ready_timeout=0.05)
+        bot = make_bot(services, guild_ready_timeout=0.05)
         try:
             await bot.login(standin.bot_token)
             connection = asyncio.create_task(bot.connect(reconnect=True), name="bot-gateway")

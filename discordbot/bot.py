@@ -20,13 +20,14 @@ from discord.ext import commands
 from discordbot.after import AfterChanges
 from discordbot.errors import on_app_command_error
 from discordbot.news import NewsButton, edit_news, post_news, warn_disabled
-from discordbot.reminders import post_reminder
+from discordbot.reminders import find_reminder, post_reminder
 from discordbot.sync import sync_if_changed
 from discordbot.translator import CatalogTranslator
 from runtime.startup import prepare_database
 from services.context import Services
 from services.news import NewsPoller
 from services.reminders import Reminders
+from storage.queries.reminders import ShardFilter
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,12 @@ def point_at(api_base: str | None, gateway_url: str | None) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
+def _shard_filter(services: Services) -> ShardFilter | None:
+    """This process's guilds for the sweep, when SHARD_COUNT splits them between processes."""
+    shards = services.settings.shards
+    return ShardFilter(shards.count, shards.ids) if shards.count > 1 else None
+
+
 class MotionwatchTree(app_commands.CommandTree["MotionwatchBot"]):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
@@ -99,6 +106,8 @@ class MotionwatchBot(commands.Bot):
         self.reminders = Reminders(
             services,
             lambda due, late: post_reminder(self, due, late),
+            find=lambda due, since: find_reminder(self, due, since),
+            shards=_shard_filter(services),
             process=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
         )
 

@@ -36,6 +36,9 @@ def render_reminder(
         ),
         "description": "\n".join(lines),
         "color": COLOURS["warn"],
+        # The delivery's key, where a restart can find it again in the channel: the one
+        # way to tell, once Discord has forgotten the nonce, whether it was posted.
+        "footer": {"text": t(language, "reminder.footer", key=due.nonce)},
     }
     content = f"<@&{ping_role_id}>" if ping_role_id else None
     return Reply(content=content, embeds=[embed])

@@ -43,6 +43,15 @@ log = logging.getLogger(__name__)
 # Posts one reminder; returns the message id, or None when it cannot be posted at all
 # (the channel is gone), which drops it.
 Sender = Callable[[Due, bool], Awaitable[int | None]]
+# Looks in the reminder's channel, among the messages since the claim, for the bot's own
+# post carrying the reminder's key; returns its id, or None when it is not there.
+Finder = Callable[[Due, datetime], Awaitable[int | None]]
+
+
+class ChannelUnavailable(Exception):
+    """The reminder's channel is gone or the bot may no longer read or post in it."""
+
+
 # How far back each sweep looks again before the last one: a deadline planned just as a
 # sweep ran (its transaction not yet committed) is still found by the next.
 SWEEP_OVERLAP = timedelta(minutes=10)
@@ -88,9 +97,20 @@ def _computed(
 
 
 class Reminders:
-    def __init__(self, services: Services, send: Sender, *, process: str) -> None:
+    def __init__(
+        self,
+        services: Services,
+        send: Sender,
+        *,
+        process: str,
+        find: Finder | None = None,
+        shards: store.ShardFilter | None = None,
+    ) -> None:
         self.services = services
         self.send = send
+        self.find = find
+        # This process's share of the guilds (SHARD_COUNT/SHARD_IDS); None: every guild.
+        self.shards = shards
         self.process = process
         self.posted = 0
         self._looked_at_all_customs = False
@@ -244,20 +264,35 @@ class Reminders:
         target = Target(row.item_id, item_key, deadline, row.guild_id, row.title)
         return Due(row.guild_id, target, timedelta(seconds=row.offset_seconds))
 
+    def _marks(self) -> list[str]:
+        # One mark per shard: a process down must not have its reminders skipped because
+        # another process, sweeping other shards, moved a shared mark on.
+        if self.shards is None:
+            return [SWEPT_UNTIL]
+        return [f"{SWEPT_UNTIL}:{self.shards.count}:{i}" for i in sorted(self.shards.ids)]
+
     async def sweep(self) -> int:
         """Post every owed reminder that is due, whichever process planned it."""
         now = self.now()
+        marks = self._marks()
         async with self.services.sessions() as session:
-            stamp = await get_state(session, key=SWEPT_UNTIL)
+            stamps = [await get_state(session, key=mark) for mark in marks]
             offsets = await store.offsets_in_use(session)
-        # The first sweep looks as far back as the plan goes: the owed rule (planned
-        # before due) is what bounds it.
-        after = datetime.fromisoformat(stamp) - SWEEP_OVERLAP if stamp else None
+        # A first sweep looks as far back as the plan goes: the owed rule (planned before
+        # due) is what bounds it.
+        known = [datetime.fromisoformat(s) for s in stamps if s]
+        after = min(known) - SWEEP_OVERLAP if len(known) == len(stamps) else None
         async with writing(self.services.sessions) as session:
             owed, passed = await store.claim_due(
-                session, now=now, after=after, by=self.process, offsets=offsets
+                session,
+                now=now,
+                after=after,
+                by=self.process,
+                offsets=offsets,
+                shards=self.shards,
             )
-            await advance_state(session, key=SWEPT_UNTIL, value=_stamp(now))
+            for mark in marks:
+                await advance_state(session, key=mark, value=_stamp(now))
             await session.commit()
         if passed:
             log.info("dropped %d reminders whose deadline passed while the bot was down", passed)
@@ -292,23 +327,55 @@ class Reminders:
         return 1
 
     async def finish_unfinished(self) -> int:
-        """Send again, with the same nonce, what a crash left claimed but not recorded."""
+        """Settle what a crash left claimed but not recorded: posted or not, exactly once.
+
+        Discord remembers a message nonce for only a few minutes, so a resend after longer
+        downtime would post twice. The channel is read first instead (every reminder
+        carries its key in its footer): found, it is recorded as posted; not found, it is
+        sent, with its nonce; channel gone or access lost, it is dropped with the reason.
+        """
         now = self.now()
         async with self.services.sessions() as session:
             rows = await store.unfinished(session)
         finished = 0
         for row in rows:
             if row.deadline_at <= now:
-                async with writing(self.services.sessions) as session:
-                    await store.record_outcome(
-                        session,
-                        delivery_id=row.id,
-                        message_id=None,
-                        late=False,
-                        now=now,
-                        reason=store.PASSED,
-                    )
-                    await session.commit()
+                await self._record(row, None, now, reason=store.PASSED)
                 continue
+            if self.find is not None:
+                try:
+                    found = await self.find(self._due(row), row.claimed_at or row.due_at)
+                except ChannelUnavailable as exc:
+                    await self._record(row, None, now, reason=f"channel unavailable: {exc}"[:200])
+                    continue
+                except Exception:
+                    # Unknown: leave it claimed for the next start rather than risk a double.
+                    log.exception("looking for reminder %s in its channel failed", row.id)
+                    continue
+                if found is not None:
+                    log.info("reminder %s was posted before the crash (message %s)", row.id, found)
+                    await self._record(row, found, now, late=now - row.due_at > GRACE)
+                    finished += 1
+                    continue
             finished += await self._send_and_record(row, now)
         return finished
+
+    async def _record(
+        self,
+        row: store.OwedReminder,
+        message_id: int | None,
+        now: datetime,
+        *,
+        late: bool = False,
+        reason: str | None = None,
+    ) -> None:
+        async with writing(self.services.sessions) as session:
+            await store.record_outcome(
+                session,
+                delivery_id=row.id,
+                message_id=message_id,
+                late=late,
+                now=now,
+                reason=reason,
+            )
+            await session.commit()

@@ -395,6 +395,8 @@ VARIABLES = [
     "ALLOW_PRIVATE_SOURCES",
     "DEV_GUILD_ID",
     "LOG_LEVEL",
+    "SHARD_COUNT",
+    "SHARD_IDS",
 ]
 
 TOKEN = "MTIz.secret-token-value.XYZ"

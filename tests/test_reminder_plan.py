@@ -26,7 +26,7 @@ from services.moderation import add_deadline
 from services.reminders import Reminders
 from storage.engine import create_engine, session_factory, writing
 from storage.models import GuildSettings, PlannedDeadline, ReminderOffset, TimelineEvent
-from storage.queries.reminders import upcoming
+from storage.queries.reminders import ShardFilter, upcoming
 from tests.conftest import ROOT
 from tracker.reminders import Due
 
@@ -334,3 +334,39 @@ async def test_a_guilds_history_that_no_longer_fits_the_shared_one_stops_no_othe
     await reminders.replan_item(services.item_ids["gsomia"])
     keys = {k for g, k, _, _ in await _owed(services) if g == other}
     assert keys and all(k.startswith("gsomia/termination") for k in keys), keys
+
+
+async def test_each_process_posts_its_shards_reminders_even_after_the_others_swept(
+    services: Services,
+) -> None:
+    """SHARD_COUNT=2: a guild's reminders are posted by the process holding its shard; a
+    process that was down still posts its shards' reminders after the other swept on."""
+    # Guild ids whose shard ((id >> 22) % 2) is 0 and 1.
+    even, odd = (FIRST_GUILD >> 22 << 22), (FIRST_GUILD >> 22 << 22) + (1 << 22)
+    async with writing(services.sessions) as session:
+        for guild_id in (even, odd):
+            session.add(
+                GuildSettings(
+                    guild_id=guild_id,
+                    reminders_channel_id=guild_id + 1,
+                    reminder_offsets="30d",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+        await session.commit()
+    zero_posts, one_posts = Posts(), Posts()
+    zero = Reminders(services, zero_posts, process="zero", shards=ShardFilter(2, frozenset({0})))
+    one = Reminders(services, one_posts, process="one", shards=ShardFilter(2, frozenset({1})))
+    await zero.replan()
+    await zero.sweep()
+    await one.sweep()
+    # The 30d reminder of GSOMIA's notice deadline (25 Aug 2027) falls due on 26 Jul; the
+    # process of shard 1 is down then, and shard 0's sweeps go on without it.
+    services.clock = Clock(datetime(2027, 7, 26, 0, 0, 30, tzinfo=KST).astimezone(UTC))
+    assert await zero.sweep() == 1
+    services.clock = Clock(datetime(2027, 7, 28, tzinfo=KST).astimezone(UTC))
+    assert await zero.sweep() == 0
+    assert await one.sweep() == 1  # late, but not lost
+    assert [d.guild_id for d in zero_posts.sent] == [even]
+    assert [d.guild_id for d in one_posts.sent] == [odd]

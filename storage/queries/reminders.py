@@ -89,6 +89,7 @@ class OwedReminder:
     kind: str
     effect_at: datetime | None
     title: str | None
+    claimed_at: datetime | None = None
 
 
 def _at(value: datetime) -> ColumnElement[Any]:
@@ -403,8 +404,28 @@ async def offsets_in_use(session: AsyncSession) -> list[int]:
     return [int(o) for o in (await (await session.connection()).execute(stmt)).scalars()]
 
 
+@dataclass(frozen=True, slots=True)
+class ShardFilter:
+    """This process's share of the guilds: those with ``(guild_id >> 22) % count`` in ``ids``."""
+
+    count: int
+    ids: frozenset[int]
+
+    def clause(self, guild_id: Any) -> ColumnElement[bool]:
+        # PostgreSQL shifts a bigint only by an integer.
+        shifted = guild_id.op(">>")(literal(22, Integer()))
+        return shifted.op("%")(literal(self.count, Integer())).in_(sorted(self.ids))  # type: ignore[no-any-return]
+
+
 def _due_sources(
-    dialect: str, *, offset: int, shared: list[int], own: list[int], now: datetime, by: str
+    dialect: str,
+    *,
+    offset: int,
+    shared: list[int],
+    own: list[int],
+    now: datetime,
+    by: str,
+    shards: ShardFilter | None = None,
 ) -> list[Any]:
     """The owed reminders at ``offset`` of the given planned deadlines, as SELECTs (shared
     deadlines, then guilds' own), each row ready to insert as claimed, or as dropped when
@@ -429,6 +450,8 @@ def _due_sources(
     ]
     # Owed only if neither the deadline nor the guild's offset was planned after it.
     owed = [due >= PD.c.planned_at, due >= RO.c.planned_at]
+    if shards is not None:
+        owed.append(shards.clause(RO.c.guild_id))
     sources = []
     if shared:
         sources.append(
@@ -454,6 +477,7 @@ async def claim_due(
     after: datetime | None,
     by: str,
     offsets: Sequence[int],
+    shards: ShardFilter | None = None,
 ) -> tuple[list[OwedReminder], int]:
     """Claim every owed reminder due in (``after``, ``now``] that nobody claimed yet;
     returns them, and how many were dropped because their deadline had passed.
@@ -462,6 +486,7 @@ async def claim_due(
     (process or sweep) create it, and a reminder already claimed, sent or dropped is
     skipped by the same key. Per offset, the deadlines in range are found first through
     their time's index (usually none), then their guilds' reminders in one statement.
+    With ``shards``, only the guilds of this process's shards.
     """
     conn = await session.connection()
     insert = insert_or_skip(
@@ -484,6 +509,7 @@ async def claim_due(
                 own=own[start : start + ID_CHUNK],
                 now=now,
                 by=by,
+                shards=shards,
             )
             for source in sources:
                 stmt = insert.from_select(_CLAIMED, source).returning(*_OWED, RD.c.state)
@@ -497,7 +523,11 @@ async def claim_due(
 
 async def unfinished(session: AsyncSession) -> list[OwedReminder]:
     """Reminders claimed but not recorded as sent: a process died between the two."""
-    stmt = select(*_OWED).where(RD.c.state == "claimed").order_by(RD.c.due_at, RD.c.id)
+    stmt = (
+        select(*_OWED, RD.c.claimed_at)
+        .where(RD.c.state == "claimed")
+        .order_by(RD.c.due_at, RD.c.id)
+    )
     return [OwedReminder(*row) for row in (await (await session.connection()).execute(stmt)).all()]
 
 
