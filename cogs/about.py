@@ -14,6 +14,7 @@ from discordbot.language import language_of
 from discordbot.replies import respond
 from discordbot.translator import L
 from render.about import AboutFacts, render_about
+from services.reminders import reminder_counts
 from storage.engine import backend_label
 
 
@@ -40,6 +41,11 @@ class AboutCog(commands.Cog):
             last_poll=bot.last_poll,
             items=len(bot.services.tracker.items),
             guilds=len(bot.guilds),
+            reminders=(
+                await reminder_counts(bot.services, guild_id=interaction.guild_id)
+                if interaction.guild_id is not None
+                else None
+            ),
         )
         await respond(interaction, render_about(await language_of(interaction), facts))
 

@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from discordbot.after import AfterChanges
 from discordbot.errors import on_app_command_error
-from discordbot.news import NewsButton, edit_news, post_news, warn_disabled
+from discordbot.news import NewsButton, edit_news, find_news, post_news, warn_disabled
 from discordbot.reminders import find_reminder, post_reminder
 from discordbot.sync import sync_if_changed
 from discordbot.translator import CatalogTranslator
@@ -101,6 +101,7 @@ class MotionwatchBot(commands.Bot):
             post=lambda out: post_news(self, out),
             edit=lambda out: edit_news(self, out),
             warn=lambda guild, channel, source: warn_disabled(self, guild, channel, source),
+            find=lambda post: find_news(self, post),
         )
         self.after = AfterChanges(self)
         self.reminders = Reminders(

@@ -11,6 +11,7 @@ import discord
 
 from discordbot.after import Followup
 from discordbot.errors import answer_error, tell
+from discordbot.finding import find_own_post
 from discordbot.permissions import NotAllowed, ensure
 from discordbot.replies import NO_MENTIONS, send_kwargs
 from i18n import language_for, t
@@ -20,7 +21,7 @@ from services.convert import news_entry_view, news_post_view
 from services.news import Delivery, Outgoing, Refused, Retry, Sent
 from services.news_review import review_story
 from services.permissions import Level
-from storage.models import NewsSource
+from storage.models import NewsPost, NewsSource
 from tracker.lookup import resolve_item
 
 if TYPE_CHECKING:
@@ -81,6 +82,19 @@ async def post_news(bot: MotionwatchBot, out: Outgoing) -> Delivery:
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         return Retry(f"network error ({type(exc).__name__})")
     return Sent(message.id)
+
+
+async def find_news(bot: MotionwatchBot, post: NewsPost) -> int | None:
+    """The bot's own message for ``post`` in its news channel, if a crash left it unrecorded."""
+    # Its footer reads "News #<id>" (or the digest's, or Korean): the number after '#'.
+    mine = re.compile(rf"#{post.id}(?!\d)")
+    return await find_own_post(
+        bot,
+        channel_id=post.channel_id,
+        guild_id=post.guild_id,
+        since=post.created_at,
+        footer_matches=lambda text: mine.search(text) is not None,
+    )
 
 
 async def edit_news(bot: MotionwatchBot, out: Outgoing) -> None:

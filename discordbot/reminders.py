@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import discord
 
+from discordbot.finding import find_own_post
 from i18n import language_for
 from render.reminders import render_reminder
-from services.reminders import ChannelUnavailable
+from services.errors import ChannelUnavailable
 from tracker.lookup import resolve_item
 from tracker.reminders import Due
 
@@ -60,26 +61,15 @@ async def post_reminder(bot: MotionwatchBot, due: Due, late: bool) -> int | None
     return message.id
 
 
-# The channel's messages since the claim that a restart reads, at most, looking for one
-# reminder: enough for a busy channel's downtime, bounded against a flood.
-SEARCH_LIMIT = 500
-
-
 async def find_reminder(bot: MotionwatchBot, due: Due, since: datetime) -> int | None:
     """The bot's own message for ``due`` posted in its channel since ``since``, if any."""
     settings = await bot.guild_settings.get(due.guild_id)
     if settings is None or settings.reminders_channel_id is None:
         raise ChannelUnavailable("no reminders channel")
-    channel = bot.get_partial_messageable(settings.reminders_channel_id, guild_id=due.guild_id)
-    # A message posted just before the claim's stamp was written still counts.
-    after = discord.Object(discord.utils.time_snowflake(since - timedelta(minutes=1)))
-    me = bot.user.id if bot.user is not None else bot.application_id
-    try:
-        async for message in channel.history(limit=SEARCH_LIMIT, after=after, oldest_first=True):
-            if message.author.id != me:
-                continue
-            if any(due.nonce in (embed.footer.text or "") for embed in message.embeds):
-                return message.id
-    except (discord.NotFound, discord.Forbidden) as exc:
-        raise ChannelUnavailable(f"{type(exc).__name__} reading channel history") from exc
-    return None
+    return await find_own_post(
+        bot,
+        channel_id=settings.reminders_channel_id,
+        guild_id=due.guild_id,
+        since=since,
+        footer_matches=lambda text: due.nonce in text,
+    )

@@ -18,6 +18,8 @@ class AboutFacts:
     last_poll: datetime | None
     items: int
     guilds: int
+    # This server's reminders by outcome (sent, passed, other), when asked in a server.
+    reminders: dict[str, int] | None = None
 
 
 def _duration(language: str, span: timedelta) -> str:
@@ -58,4 +60,19 @@ def render_about(language: str, facts: AboutFacts) -> Reply:
             },
         ],
     }
+    if facts.reminders is not None:
+        counts = facts.reminders
+        embed["fields"].append(
+            {
+                "name": t(language, "about.reminders"),
+                "value": t(
+                    language,
+                    "about.reminders_value",
+                    sent=counts.get("sent", 0),
+                    passed=counts.get("passed", 0),
+                    other=counts.get("other", 0),
+                ),
+                "inline": False,
+            }
+        )
     return Reply(embeds=[embed])

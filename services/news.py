@@ -26,7 +26,7 @@ from news.parser_process import FeedParser
 from services import validation as check
 from services.context import Services
 from services.convert import news_source_view
-from services.errors import UserError
+from services.errors import ChannelUnavailable, UserError
 from storage.engine import writing
 from storage.models import GuildSource, NewsEntry, NewsPost, NewsSource
 from storage.queries import news as store
@@ -96,6 +96,9 @@ Poster = Callable[[Outgoing], Awaitable[Delivery]]
 Editor = Callable[[Outgoing], Awaitable[None]]
 # Warns a guild's news channel that a source was disabled.
 Warner = Callable[[int, int, NewsSource], Awaitable[None]]
+# Looks in a post's channel for the bot's own message of it (its footer names the post);
+# returns its id, or None when it is not there; raises ChannelUnavailable.
+Finder = Callable[[NewsPost], Awaitable[int | None]]
 
 
 # Parsing runs in a child process (news/parser_process.py), one feed after another.
@@ -120,9 +123,17 @@ def probe_delay(failures: int) -> timedelta:
 
 
 class NewsPoller:
-    def __init__(self, services: Services, *, post: Poster, edit: Editor, warn: Warner) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        post: Poster,
+        edit: Editor,
+        warn: Warner,
+        find: Finder | None = None,
+    ) -> None:
         self.services = services
-        self.post, self.edit, self.warn = post, edit, warn
+        self.post, self.edit, self.warn, self.find = post, edit, warn, find
         self.matcher = Matcher(services.tracker.items)
         self._semaphore = asyncio.Semaphore(CONCURRENCY)
         self.last_poll: datetime | None = None
@@ -409,8 +420,11 @@ class NewsPoller:
             entry = await session.get(NewsEntry, post.entry_id)
             source = await session.get(NewsSource, entry.source_id) if entry else None
             also = await store.digested(session, digest_id=post.id) if post.kind == "digest" else []
-        if entry is None or source is None:
-            outcome: Delivery = Refused("the story is no longer stored")
+        found = await self._posted_before_a_crash(post)
+        if found is not None:
+            outcome: Delivery = found
+        elif entry is None or source is None:
+            outcome = Refused("the story is no longer stored")
         else:
             items = self.matcher.matches(entry.title, entry.summary or "")
             try:
@@ -420,6 +434,27 @@ class NewsPoller:
                 outcome = Refused(f"internal error ({type(exc).__name__})")
         await self._record_outcome(post, outcome)
         return outcome
+
+    async def _posted_before_a_crash(self, post: NewsPost) -> Delivery | None:
+        """For a post a crash left "sending": whether Discord has it already.
+
+        Its nonce is remembered for only a few minutes, so after longer downtime a resend
+        would post it twice; the channel is read instead (the post's footer names it).
+        """
+        if post.state != "sending" or self.find is None:
+            return None
+        try:
+            message_id = await self.find(post)
+        except ChannelUnavailable as exc:
+            return Refused(f"the news channel is gone or closed to the bot ({exc})")
+        except Exception:
+            # Unknown: sent with its nonce, as before reading the channel was possible.
+            log.exception("looking for news post %s in its channel failed", post.id)
+            return None
+        if message_id is None:
+            return None
+        log.info("news post %s was posted before the crash (message %s)", post.id, message_id)
+        return Sent(message_id)
 
     async def _record_outcome(self, post: NewsPost, outcome: Delivery) -> None:
         assert post.id is not None

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.context import Services
+from services.errors import ChannelUnavailable
 from storage.engine import writing
 from storage.models import TimelineEvent
 from storage.queries import reminders as store
@@ -46,10 +47,6 @@ Sender = Callable[[Due, bool], Awaitable[int | None]]
 # Looks in the reminder's channel, among the messages since the claim, for the bot's own
 # post carrying the reminder's key; returns its id, or None when it is not there.
 Finder = Callable[[Due, datetime], Awaitable[int | None]]
-
-
-class ChannelUnavailable(Exception):
-    """The reminder's channel is gone or the bot may no longer read or post in it."""
 
 
 # How far back each sweep looks again before the last one: a deadline planned just as a
@@ -94,6 +91,12 @@ def _computed(
         for d in assessment.deadlines
         if d.at > now
     ]
+
+
+async def reminder_counts(services: Services, *, guild_id: int) -> dict[str, int]:
+    """What became of a guild's reminders (for /about): posted, and not posted and why."""
+    async with services.sessions() as session:
+        return await store.delivery_counts(session, guild_id=guild_id)
 
 
 class Reminders:

@@ -227,6 +227,12 @@ async def test_down_across_a_due_time_posts_late_and_across_the_deadline_drops(
         assert bot.reminders.posted == 0
         async with bot.services.sessions() as session:
             rows = (await session.exec(select(ReminderDelivery))).all()
+        # /about tells the server what became of its reminders.
+        about = await place.standin.invoke(place.guild.id, place.general, place.admin, "about")
+        (field,) = [
+            f for f in (await about.response()).embeds[0]["fields"] if f["name"].startswith("Rem")
+        ]
+        assert field["value"].startswith("1 posted · not posted: 1 whose deadline passed")
     assert len(place.posted()) == 1
     # The passed deadline's 1h reminder is not posted, and the store says why.
     notice = sorted((r.offset_seconds, r.state, r.reason) for r in rows if r.deadline_at == NOTICE)

@@ -583,3 +583,18 @@ async def upcoming(
             assert when is not None
             out.append((int(g), str(key), int(offset), when))
     return sorted(out, key=lambda r: (r[3], r[0], r[1], r[2]))
+
+
+async def delivery_counts(session: AsyncSession, *, guild_id: int) -> dict[str, int]:
+    """A guild's reminders by outcome: "sent", "claimed", and "dropped" split into
+    "passed" (the deadline went by while the bot was down) and "other" (channel gone)."""
+    stmt = (
+        select(RD.c.state, RD.c.reason, func.count())
+        .where(RD.c.guild_id == guild_id)
+        .group_by(RD.c.state, RD.c.reason)
+    )
+    counts = {"sent": 0, "claimed": 0, "passed": 0, "other": 0}
+    for state, reason, count in (await (await session.connection()).execute(stmt)).all():
+        key = state if state != "dropped" else ("passed" if reason == PASSED else "other")
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts
