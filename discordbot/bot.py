@@ -27,7 +27,7 @@ from runtime.startup import prepare_database
 from services.context import Services
 from services.news import NewsPoller
 from services.reminders import Reminders
-from storage.queries.reminders import ShardFilter
+from storage.queries.shards import ShardFilter
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ class MotionwatchBot(commands.Bot):
             edit=lambda out: edit_news(self, out),
             warn=lambda guild, channel, source: warn_disabled(self, guild, channel, source),
             find=lambda post: find_news(self, post),
+            shards=_shard_filter(services),
         )
         self.after = AfterChanges(self)
         self.reminders = Reminders(

@@ -31,6 +31,7 @@ from storage.engine import writing
 from storage.models import GuildSource, NewsEntry, NewsPost, NewsSource
 from storage.queries import news as store
 from storage.queries.audit import record_audit
+from storage.queries.shards import ShardFilter
 from views.news import NewsSourceView
 
 log = logging.getLogger(__name__)
@@ -131,9 +132,12 @@ class NewsPoller:
         edit: Editor,
         warn: Warner,
         find: Finder | None = None,
+        shards: ShardFilter | None = None,
     ) -> None:
         self.services = services
         self.post, self.edit, self.warn, self.find = post, edit, warn, find
+        # This process's guilds (SHARD_COUNT/SHARD_IDS): it posts theirs, whoever polled.
+        self.shards = shards
         self.matcher = Matcher(services.tracker.items)
         self._semaphore = asyncio.Semaphore(CONCURRENCY)
         self.last_poll: datetime | None = None
@@ -397,7 +401,9 @@ class NewsPoller:
         """
         async with self._delivering:
             async with self.services.sessions() as session:
-                posts = await store.unsent_posts(session, include_sending=after_crash)
+                posts = await store.unsent_posts(
+                    session, include_sending=after_crash, shards=self.shards
+                )
             posted = 0
             for post in posts:
                 outcome = await self._deliver_one(post)

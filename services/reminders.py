@@ -33,6 +33,7 @@ from storage.engine import writing
 from storage.models import TimelineEvent
 from storage.queries import reminders as store
 from storage.queries.events import stage_events, to_fact
+from storage.queries.shards import ShardFilter
 from storage.queries.state import advance_state, get_state
 from tracker.items import ItemSpec
 from tracker.model import Deadline, StageChangeError
@@ -107,7 +108,7 @@ class Reminders:
         *,
         process: str,
         find: Finder | None = None,
-        shards: store.ShardFilter | None = None,
+        shards: ShardFilter | None = None,
     ) -> None:
         self.services = services
         self.send = send

@@ -26,7 +26,8 @@ from services.moderation import add_deadline
 from services.reminders import Reminders
 from storage.engine import create_engine, session_factory, writing
 from storage.models import GuildSettings, PlannedDeadline, ReminderOffset, TimelineEvent
-from storage.queries.reminders import ShardFilter, upcoming
+from storage.queries.reminders import upcoming
+from storage.queries.shards import ShardFilter
 from tests.conftest import ROOT
 from tracker.reminders import Due
 

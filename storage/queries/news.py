@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import GuildSettings, GuildSource, NewsEntry, NewsPost, NewsSource
 from storage.queries._insert import insert_ignoring_conflicts, insert_or_skip, table_of
+from storage.queries.shards import ShardFilter
 
 
 async def ensure_sources(session: AsyncSession, *, sources: Iterable[tuple[str, str]]) -> None:
@@ -248,10 +249,15 @@ async def claim_post(session: AsyncSession, *, post_id: int) -> bool:
     return bool(result.rowcount)
 
 
-async def unsent_posts(session: AsyncSession, *, include_sending: bool) -> Sequence[NewsPost]:
-    """Posts to send: pending ones, and (at start) those a crash left half-sent."""
+async def unsent_posts(
+    session: AsyncSession, *, include_sending: bool, shards: ShardFilter | None = None
+) -> Sequence[NewsPost]:
+    """Posts to send: pending ones, and (at start) those a crash left half-sent; with
+    ``shards``, only those for this process's guilds."""
     states = ["pending", "sending"] if include_sending else ["pending"]
     stmt = select(NewsPost).where(col(NewsPost.state).in_(states))
+    if shards is not None:
+        stmt = stmt.where(shards.clause(col(NewsPost.guild_id)))
     return (await session.exec(stmt.order_by(col(NewsPost.id)))).all()
 
 

@@ -48,6 +48,7 @@ from storage.models import (
     TimelineEvent,
 )
 from storage.queries._insert import insert_or_skip, table_of
+from storage.queries.shards import ShardFilter
 from storage.types import UTCDateTime
 
 PD = table_of(PlannedDeadline)
@@ -402,19 +403,6 @@ _CLAIMED = [
 async def offsets_in_use(session: AsyncSession) -> list[int]:
     stmt = select(RO.c.offset_seconds).distinct()
     return [int(o) for o in (await (await session.connection()).execute(stmt)).scalars()]
-
-
-@dataclass(frozen=True, slots=True)
-class ShardFilter:
-    """This process's share of the guilds: those with ``(guild_id >> 22) % count`` in ``ids``."""
-
-    count: int
-    ids: frozenset[int]
-
-    def clause(self, guild_id: Any) -> ColumnElement[bool]:
-        # PostgreSQL shifts a bigint only by an integer.
-        shifted = guild_id.op(">>")(literal(22, Integer()))
-        return shifted.op("%")(literal(self.count, Integer())).in_(sorted(self.ids))  # type: ignore[no-any-return]
 
 
 def _due_sources(
