@@ -117,6 +117,7 @@ class Reminders:
         self.shards = shards
         self.process = process
         self.posted = 0
+        self._keys: dict[int, str] = {}
         self._looked_at_all_customs = False
 
     def now(self) -> datetime:
@@ -260,9 +261,15 @@ class Reminders:
 
     # --- posting -----------------------------------------------------------------------
 
+    def _item_key(self, item_id: int) -> str:
+        # Built once, not per reminder: a sweep can post 10,000 at one instant. The ids
+        # are known only after start-up prepares the database, hence the size check.
+        if len(self._keys) != len(self.services.item_ids):
+            self._keys = {v: k for k, v in self.services.item_ids.items()}
+        return self._keys.get(item_id, "?")
+
     def _due(self, row: store.OwedReminder) -> Due:
-        keys = {v: k for k, v in self.services.item_ids.items()}
-        item_key = keys.get(row.item_id, "?")
+        item_key = self._item_key(row.item_id)
         name = row.deadline_key.removeprefix(f"{item_key}/")
         deadline = Deadline(name, row.kind, row.deadline_at, row.effect_at)
         target = Target(row.item_id, item_key, deadline, row.guild_id, row.title)
@@ -315,16 +322,8 @@ class Reminders:
             # next start sends it again with the same nonce.
             log.exception("sending reminder %s failed", due)
             return 0
-        async with writing(self.services.sessions) as session:
-            await store.record_outcome(
-                session,
-                delivery_id=row.id,
-                message_id=message_id,
-                late=late,
-                now=now,
-                reason=None if message_id is not None else "channel unavailable",
-            )
-            await session.commit()
+        reason = None if message_id is not None else "channel unavailable"
+        await self._record(row, message_id, now, late=late, reason=reason)
         if message_id is None:
             return 0
         self.posted += 1
