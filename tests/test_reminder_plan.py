@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from config.settings import Settings
-from config.tracker import TrackerConfig, load_tracker
+from config.tracker import load_tracker
 from runtime.startup import prepare_database
 from services.build import build_services
 from services.context import Services
@@ -124,7 +124,7 @@ def _statements(services: Services) -> Iterator[list[str]]:
         event.remove(target, "before_cursor_execute", count)
 
 
-async def _notice_given(services: Services, tracker: TrackerConfig) -> None:
+async def _notice_given(services: Services, *, at: datetime = NOW - timedelta(hours=1)) -> None:
     """Seoul gives notice of termination: a shared stage change, as the official data
     would record it (no guild's command changes the shared history)."""
     async with writing(services.sessions) as session:
@@ -132,7 +132,7 @@ async def _notice_given(services: Services, tracker: TrackerConfig) -> None:
             TimelineEvent(
                 item_id=services.item_ids["gsomia"],
                 guild_id=None,
-                occurred_at=NOW - timedelta(hours=1),
+                occurred_at=at,
                 precision="datetime",
                 summary_en="Seoul gives written notice of termination",
                 stage="termination_notified",
@@ -168,7 +168,6 @@ async def test_a_guilds_change_replans_that_guild_and_no_other(services: Service
 async def test_a_shared_stage_change_replans_every_guild_in_the_same_statements(
     services: Services,
 ) -> None:
-    tracker = services.tracker
     reminders = Reminders(services, Posts(), process="test")
     guilds = await _guilds(services, 40)
     await reminders.replan()
@@ -181,7 +180,7 @@ async def test_a_shared_stage_change_replans_every_guild_in_the_same_statements(
         return out
 
     before = gsomia(await _owed(services))
-    await _notice_given(services, tracker)
+    await _notice_given(services)
     with _statements(services) as few:
         await reminders.replan_item(services.item_ids["gsomia"])
     after = gsomia(await _owed(services))
@@ -208,7 +207,7 @@ async def test_a_shared_stage_change_replans_every_guild_in_the_same_statements(
         session.add(notice)
         await session.commit()
     await reminders.replan()  # the new guilds' offsets, once
-    await _notice_given(services, tracker)
+    await _notice_given(services)
     with _statements(services) as many:
         await reminders.replan_item(services.item_ids["gsomia"])
     assert len(many) == len(few), (few, many)
@@ -317,19 +316,7 @@ async def test_a_guilds_history_that_no_longer_fits_the_shared_one_stops_no_othe
     await reminders.replan()
     # The shared history now records the notice too, an hour earlier: the guild's own
     # record no longer follows from it.
-    async with writing(services.sessions) as session:
-        session.add(
-            TimelineEvent(
-                item_id=services.item_ids["gsomia"],
-                guild_id=None,
-                occurred_at=NOW - timedelta(hours=2),
-                precision="datetime",
-                summary_en="Seoul gives written notice of termination",
-                stage="termination_notified",
-                recorded_at=NOW,
-            )
-        )
-        await session.commit()
+    await _notice_given(services, at=NOW - timedelta(hours=2))
     await reminders.replan()
     await reminders.replan_guild(own)
     await reminders.replan_item(services.item_ids["gsomia"])

@@ -1,5 +1,6 @@
 """SHARD_COUNT and SHARD_IDS (SPEC §6): reading them, which guilds a process owns, connecting."""
 
+# ruff: noqa: F811  (the env fixture is imported, then named as an argument)
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ from discordbot.sharding import ShardedMotionwatchBot
 from standin import DiscordStandIn
 from tests.conftest import ROOT, World
 from tests.test_cli import run_bot
-from tests.test_config import VARIABLES
+from tests.test_config import env  # noqa: F401
 from tests.test_process import _env, _start
 
 # A snowflake's top bits are its timestamp; (id >> 22) picks them out.
@@ -106,15 +107,6 @@ def test_shards_read_well() -> None:
 
 
 # -- settings ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env is read
-    return monkeypatch
 
 
 def test_unset_is_one_process_for_everything(env: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import discord
@@ -171,9 +171,18 @@ def pointed_at_standin(standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(standin.gateway_url))
 
 
+ClientT = TypeVar("ClientT", bound=discord.Client)
+
+
 @asynccontextmanager
 async def connected_bot(standin: DiscordStandIn, world: World) -> AsyncIterator[StandInBot]:
-    client = StandInBot(world.guild_id)
+    async with connected(standin, StandInBot(world.guild_id)) as client:
+        yield client
+
+
+@asynccontextmanager
+async def connected(standin: DiscordStandIn, client: ClientT) -> AsyncIterator[ClientT]:
+    """``client`` logged in to the stand-in and ready, until the block ends."""
     try:
         await client.login(standin.bot_token)  # REST: /users/@me, application, setup_hook's syncs
     except BaseException:

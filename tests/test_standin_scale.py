@@ -24,6 +24,7 @@ from standin import (
     shard_of,
 )
 from standin.ratelimits import MESSAGE_ROUTE
+from tests.test_standin import connected
 
 # -- a tiny bot --------------------------------------------------------------------
 
@@ -72,27 +73,6 @@ async def standin() -> AsyncIterator[DiscordStandIn]:
 def pointed_at_standin(standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Route, "BASE", standin.api_base)
     monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(standin.gateway_url))
-
-
-@asynccontextmanager
-async def connected(standin: DiscordStandIn, client: ScaleBot) -> AsyncIterator[ScaleBot]:
-    try:
-        await client.login(standin.bot_token)
-    except BaseException:
-        await client.close()
-        raise
-    runner = asyncio.create_task(client.connect())
-    ready = asyncio.create_task(client.wait_until_ready())
-    done, _ = await asyncio.wait({runner, ready}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
-    if ready not in done:
-        ready.cancel()
-        await client.close()
-        raise AssertionError(f"bot not ready: {runner.exception() if done else 'timeout'}")
-    try:
-        yield client
-    finally:
-        await client.close()
-        await runner
 
 
 async def text_channel(client: ScaleBot, channel_id: int) -> discord.TextChannel:
