@@ -27,7 +27,6 @@ from runtime.startup import prepare_database
 from services.context import Services
 from services.news import NewsPoller
 from services.reminders import Reminders
-from storage.queries.shards import ShardFilter
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +64,6 @@ def point_at(api_base: str | None, gateway_url: str | None) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-def _shard_filter(services: Services) -> ShardFilter | None:
-    """This process's guilds for the sweep, when SHARD_COUNT splits them between processes."""
-    shards = services.settings.shards
-    return ShardFilter(shards.count, shards.ids) if shards.count > 1 else None
-
-
 class MotionwatchTree(app_commands.CommandTree["MotionwatchBot"]):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
@@ -102,14 +95,12 @@ class MotionwatchBot(commands.Bot):
             edit=lambda out: edit_news(self, out),
             warn=lambda guild, channel, source: warn_disabled(self, guild, channel, source),
             find=lambda post: find_news(self, post),
-            shards=_shard_filter(services),
         )
         self.after = AfterChanges(self)
         self.reminders = Reminders(
             services,
             lambda due, late: post_reminder(self, due, late),
             find=lambda due, since: find_reminder(self, due, since),
-            shards=_shard_filter(services),
             process=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
         )
 

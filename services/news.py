@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from config.shards import Shards
 from news.dedup import DEFAULT_WINDOW, canonical_url, find_duplicate, title_key
 from news.fetch import fetch_feed
 from news.match import Matcher
@@ -31,7 +32,6 @@ from storage.engine import writing
 from storage.models import GuildSource, NewsEntry, NewsPost, NewsSource
 from storage.queries import news as store
 from storage.queries.audit import record_audit
-from storage.queries.shards import ShardFilter
 from views.news import NewsSourceView
 
 log = logging.getLogger(__name__)
@@ -132,12 +132,12 @@ class NewsPoller:
         edit: Editor,
         warn: Warner,
         find: Finder | None = None,
-        shards: ShardFilter | None = None,
+        shards: Shards | None = None,
     ) -> None:
         self.services = services
         self.post, self.edit, self.warn, self.find = post, edit, warn, find
         # This process's guilds (SHARD_COUNT/SHARD_IDS): it posts theirs, whoever polled.
-        self.shards = shards
+        self.shards = shards or services.settings.shards
         self.matcher = Matcher(services.tracker.items)
         self._semaphore = asyncio.Semaphore(CONCURRENCY)
         self.last_poll: datetime | None = None

@@ -27,13 +27,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from config.shards import Shards
 from services.context import Services
 from services.errors import ChannelUnavailable
 from storage.engine import writing
 from storage.models import TimelineEvent
 from storage.queries import reminders as store
 from storage.queries.events import stage_events, to_fact
-from storage.queries.shards import ShardFilter
 from storage.queries.state import advance_state, get_state
 from tracker.items import ItemSpec
 from tracker.model import Deadline, StageChangeError
@@ -108,13 +108,14 @@ class Reminders:
         *,
         process: str,
         find: Finder | None = None,
-        shards: ShardFilter | None = None,
+        shards: Shards | None = None,
     ) -> None:
         self.services = services
         self.send = send
         self.find = find
-        # This process's share of the guilds (SHARD_COUNT/SHARD_IDS); None: every guild.
-        self.shards = shards
+        # This process's share of the guilds (SHARD_COUNT/SHARD_IDS); a test may give
+        # two instances on one set of services different shares.
+        self.shards = shards or services.settings.shards
         self.process = process
         self.posted = 0
         self._keys: dict[int, str] = {}
@@ -278,7 +279,7 @@ class Reminders:
     def _marks(self) -> list[str]:
         # One mark per shard: a process down must not have its reminders skipped because
         # another process, sweeping other shards, moved a shared mark on.
-        if self.shards is None:
+        if not self.shards.sharded:
             return [SWEPT_UNTIL]
         return [f"{SWEPT_UNTIL}:{self.shards.count}:{i}" for i in sorted(self.shards.ids)]
 

@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from config.settings import Settings
+from config.shards import Shards
 from config.tracker import load_tracker
 from runtime.startup import prepare_database
 from services.build import build_services
@@ -27,7 +28,6 @@ from services.reminders import Reminders
 from storage.engine import create_engine, session_factory, writing
 from storage.models import GuildSettings, PlannedDeadline, ReminderOffset, TimelineEvent
 from storage.queries.reminders import upcoming
-from storage.queries.shards import ShardFilter
 from tests.conftest import ROOT
 from tracker.reminders import Due
 
@@ -344,8 +344,8 @@ async def test_each_process_posts_its_shards_reminders_even_after_the_others_swe
             )
         await session.commit()
     zero_posts, one_posts = Posts(), Posts()
-    zero = Reminders(services, zero_posts, process="zero", shards=ShardFilter(2, frozenset({0})))
-    one = Reminders(services, one_posts, process="one", shards=ShardFilter(2, frozenset({1})))
+    zero = Reminders(services, zero_posts, process="zero", shards=Shards(2, frozenset({0})))
+    one = Reminders(services, one_posts, process="one", shards=Shards(2, frozenset({1})))
     await zero.replan()
     await zero.sweep()
     await one.sweep()

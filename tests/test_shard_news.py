@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from config.shards import Shards
 from storage.engine import create_engine, session_factory, writing
 from storage.migrate import upgrade
 from storage.models import NewsEntry, NewsPost, NewsSource
 from storage.queries.news import unsent_posts
-from storage.queries.shards import ShardFilter
 
 EVEN = 10**17 >> 22 << 22  # (id >> 22) % 2 == 0
 ODD = EVEN + (1 << 22)  # (id >> 22) % 2 == 1
@@ -44,10 +44,10 @@ async def test_each_process_sends_the_posts_of_its_own_shards(database_url: str)
             await session.commit()
         async with sessions() as session:
             zero = await unsent_posts(
-                session, include_sending=False, shards=ShardFilter(2, frozenset({0}))
+                session, include_sending=False, shards=Shards(2, frozenset({0}))
             )
             one = await unsent_posts(
-                session, include_sending=False, shards=ShardFilter(2, frozenset({1}))
+                session, include_sending=False, shards=Shards(2, frozenset({1}))
             )
             every = await unsent_posts(session, include_sending=False)
         assert [p.guild_id for p in zero] == [EVEN]

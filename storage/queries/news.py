@@ -8,9 +8,10 @@ from sqlalchemy import and_, bindparam, exists, func, not_, or_
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from config.shards import Shards
 from storage.models import GuildSettings, GuildSource, NewsEntry, NewsPost, NewsSource
 from storage.queries._insert import insert_ignoring_conflicts, insert_or_skip, table_of
-from storage.queries.shards import ShardFilter
+from storage.queries.shards import owned
 
 
 async def ensure_sources(session: AsyncSession, *, sources: Iterable[tuple[str, str]]) -> None:
@@ -250,14 +251,13 @@ async def claim_post(session: AsyncSession, *, post_id: int) -> bool:
 
 
 async def unsent_posts(
-    session: AsyncSession, *, include_sending: bool, shards: ShardFilter | None = None
+    session: AsyncSession, *, include_sending: bool, shards: Shards = Shards.ALL
 ) -> Sequence[NewsPost]:
     """Posts to send: pending ones, and (at start) those a crash left half-sent; with
     ``shards``, only those for this process's guilds."""
     states = ["pending", "sending"] if include_sending else ["pending"]
     stmt = select(NewsPost).where(col(NewsPost.state).in_(states))
-    if shards is not None:
-        stmt = stmt.where(shards.clause(col(NewsPost.guild_id)))
+    stmt = stmt.where(owned(col(NewsPost.guild_id), shards))
     return (await session.exec(stmt.order_by(col(NewsPost.id)))).all()
 
 

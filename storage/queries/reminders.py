@@ -38,6 +38,7 @@ from sqlmodel import col
 from sqlmodel import select as sm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from config.shards import Shards
 from storage.models import (
     CustomDeadline,
     GuildSettings,
@@ -48,7 +49,7 @@ from storage.models import (
     TimelineEvent,
 )
 from storage.queries._insert import insert_or_skip, table_of
-from storage.queries.shards import ShardFilter
+from storage.queries.shards import owned
 from storage.types import UTCDateTime
 
 PD = table_of(PlannedDeadline)
@@ -413,7 +414,7 @@ def _due_sources(
     own: list[int],
     now: datetime,
     by: str,
-    shards: ShardFilter | None = None,
+    shards: Shards = Shards.ALL,
 ) -> list[Any]:
     """The owed reminders at ``offset`` of the given planned deadlines, as SELECTs (shared
     deadlines, then guilds' own), each row ready to insert as claimed, or as dropped when
@@ -438,8 +439,7 @@ def _due_sources(
     ]
     # Owed only if neither the deadline nor the guild's offset was planned after it.
     owed = [due >= PD.c.planned_at, due >= RO.c.planned_at]
-    if shards is not None:
-        owed.append(shards.clause(RO.c.guild_id))
+    owed.append(owned(RO.c.guild_id, shards))
     sources = []
     if shared:
         sources.append(
@@ -465,7 +465,7 @@ async def claim_due(
     after: datetime | None,
     by: str,
     offsets: Sequence[int],
-    shards: ShardFilter | None = None,
+    shards: Shards = Shards.ALL,
 ) -> tuple[list[OwedReminder], int]:
     """Claim every owed reminder due in (``after``, ``now``] that nobody claimed yet;
     returns them, and how many were dropped because their deadline had passed.
