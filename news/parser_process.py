@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 PARSE_TIMEOUT = 30.0
 # Address space of the parser process: feedparser and a 2 MB feed need well under this.
 MEMORY_LIMIT = 1 << 30
+# Parser processes at most: each may take MEMORY_LIMIT of address space.
+MAX_WORKERS = 4
 
 
 def _limit_memory(limit: int) -> None:
@@ -48,12 +50,29 @@ def _limits() -> tuple[int, int, int]:
     return os.getpid(), soft, hard
 
 
-class FeedParser:
-    """One parser process, started on first use and started again if it dies or hangs."""
+def default_workers() -> int:
+    """Every core but the one the event loop needs, at most MAX_WORKERS.
 
-    def __init__(self, *, timeout: float = PARSE_TIMEOUT, memory_limit: int = MEMORY_LIMIT) -> None:
+    Parsing is most of a full poll cycle; on one core it would bound the cycle however
+    many cores the machine has.
+    """
+    return max(1, min(MAX_WORKERS, (os.cpu_count() or 1) - 1))
+
+
+class FeedParser:
+    """A pool of parser processes, started on first use and started again if one dies or
+    hangs (a hang ends the whole pool: the executor cannot end one call)."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = PARSE_TIMEOUT,
+        memory_limit: int = MEMORY_LIMIT,
+        workers: int | None = None,
+    ) -> None:
         self.timeout = timeout
         self.memory_limit = memory_limit
+        self.workers = workers or default_workers()
         self._pool: ProcessPoolExecutor | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
@@ -61,7 +80,10 @@ class FeedParser:
             # Not fork: the bot's process has threads (and an event loop) a fork would copy.
             context = multiprocessing.get_context("forkserver")
             self._pool = ProcessPoolExecutor(
-                1, mp_context=context, initializer=_limit_memory, initargs=(self.memory_limit,)
+                self.workers,
+                mp_context=context,
+                initializer=_limit_memory,
+                initargs=(self.memory_limit,),
             )
         return self._pool
 

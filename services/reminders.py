@@ -340,7 +340,7 @@ class Reminders:
         """
         now = self.now()
         async with self.services.sessions() as session:
-            rows = await store.unfinished(session)
+            rows = await store.unfinished(session, shards=self.shards)
         finished = 0
         for row in rows:
             if row.deadline_at <= now:

@@ -358,3 +358,42 @@ async def test_each_process_posts_its_shards_reminders_even_after_the_others_swe
     assert await one.sweep() == 1  # late, but not lost
     assert [d.guild_id for d in zero_posts.sent] == [even]
     assert [d.guild_id for d in one_posts.sent] == [odd]
+
+
+class Crashing(Posts):
+    """Discord's answer never comes back: the reminder stays claimed, as after a crash."""
+
+    async def __call__(self, due: Due, late: bool) -> int | None:
+        raise ConnectionResetError("killed mid-send")
+
+
+async def test_a_claim_a_crash_left_is_settled_by_its_own_shards_process_only(
+    services: Services,
+) -> None:
+    """Another shard's process may be sending that reminder right now: it is not its own
+    to settle, so only the process holding the guild's shard posts it."""
+    even, odd = (FIRST_GUILD >> 22 << 22), (FIRST_GUILD >> 22 << 22) + (1 << 22)
+    async with writing(services.sessions) as session:
+        for guild_id in (even, odd):
+            session.add(
+                GuildSettings(
+                    guild_id=guild_id,
+                    reminders_channel_id=guild_id + 1,
+                    reminder_offsets="30d",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+        await session.commit()
+    unsharded = Reminders(services, Crashing(), process="old")
+    await unsharded.replan()
+    services.clock = Clock(datetime(2027, 7, 26, 0, 0, 30, tzinfo=KST).astimezone(UTC))
+    assert await unsharded.sweep() == 0  # both claimed, neither recorded
+    zero_posts, one_posts = Posts(), Posts()
+    zero = Reminders(services, zero_posts, process="zero", shards=Shards(2, frozenset({0})))
+    one = Reminders(services, one_posts, process="one", shards=Shards(2, frozenset({1})))
+    assert await zero.finish_unfinished() == 1
+    assert [d.guild_id for d in zero_posts.sent] == [even]
+    assert await one.finish_unfinished() == 1
+    assert [d.guild_id for d in one_posts.sent] == [odd]
+    assert await zero.finish_unfinished() == 0

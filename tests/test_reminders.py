@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +25,7 @@ from storage.engine import create_engine, session_factory, writing
 from storage.models import CustomDeadline, GuildSettings, ReminderDelivery
 from tests.conftest import ROOT
 from tests.test_cli import standin_env
+from tests.test_freshness import BotProcess
 
 KST = ZoneInfo("Asia/Seoul")
 NOTICE = datetime(2027, 8, 25, tzinfo=KST)
@@ -438,3 +440,72 @@ async def test_two_bot_processes_on_one_database_post_each_reminder_once(
             f"Deadline of {g.name} in 1h: South Korea–Japan GSOMIA",
         ]
     assert len({r.message_id for r in rows}) == len(rows)
+
+
+async def test_a_deadline_added_through_one_of_two_processes_is_reminded_once(
+    standin: DiscordStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """Two processes without shards: a custom deadline added through the first, in each of
+    four guilds, is reminded once in each, whichever process sweeps first, and not again
+    when both start over (each start sweeps)."""
+    guilds = [standin.add_guild(f"G{n}") for n in range(4)]
+    channels = {g.id: g.add_channel("reminders") for g in guilds}
+    admins = {
+        g.id: g.add_member("Seo", roles=[g.add_role("Admins", Perm.MANAGE_GUILD)]) for g in guilds
+    }
+    engine = create_engine(database_url)
+    tracker = load_tracker(ROOT / "config" / "tracker.toml")
+    await prepare_database(engine, session_factory(engine), items=tracker.items)
+    async with writing(session_factory(engine)) as session:
+        for g in guilds:
+            session.add(
+                GuildSettings(
+                    guild_id=g.id, reminders_channel_id=channels[g.id], reminder_offsets="1m"
+                )
+            )
+        await session.commit()
+    env = standin_env(standin, database_url, LOG_LEVEL="INFO")
+    a, b = BotProcess("A", env, tmp_path / "a.log"), BotProcess("B", env, tmp_path / "b.log")
+    try:
+        await b.start()
+        second = await standin.wait_until_connected(timeout=60)
+        await a.start()
+        first = await standin.wait_until_connected(timeout=60, session=second + 1)
+        # A few seconds more than the offset ahead: the reminder falls due soon after.
+        when = (datetime.now(UTC) + timedelta(minutes=1, seconds=8)).isoformat(timespec="seconds")
+        for g in guilds:
+            interaction = await standin.invoke(
+                g.id,
+                g.channel_named("general"),
+                admins[g.id],
+                "deadline",
+                options={"item": "gsomia", "title": f"Vote in {g.name}", "when": when},
+                subcommand="add",
+                via=first,
+            )
+            await interaction.response(timeout=10)
+        for g in guilds:
+            # Sweeps run every 20 s in each process.
+            await standin.wait_for_message(channels[g.id], timeout=60)
+        identified = standin.identify_count
+        for bot in (a, b):
+            assert await bot.stop() == 0, bot.tail()
+            await bot.start()
+        # Each start sweeps before it connects: both have swept again once both are back.
+        await standin.wait_for_identifies(identified + 2, timeout=60)
+    except BaseException:
+        print(a.tail(), b.tail(), sep="\n")
+        raise
+    finally:
+        for bot in (a, b):
+            if bot.process is not None:
+                await bot.stop(timeout=10)
+    async with session_factory(engine)() as session:
+        rows = (await session.exec(_custom_reminders())).all()
+    await engine.dispose()
+    for g in guilds:
+        (message,) = standin.messages(channels[g.id])
+        assert message.embeds[0]["title"].startswith(f"Vote in {g.name} in 1m"), message.embeds
+    assert len(rows) == len(guilds) and {r.state for r in rows} == {"sent"}
+    for bot in (a, b):
+        assert "Traceback" not in bot.text(), bot.tail()

@@ -509,11 +509,13 @@ async def claim_due(
     return sorted(claimed, key=lambda r: (r.due_at, r.id)), dropped
 
 
-async def unfinished(session: AsyncSession) -> list[OwedReminder]:
-    """Reminders claimed but not recorded as sent: a process died between the two."""
+async def unfinished(session: AsyncSession, *, shards: Shards = Shards.ALL) -> list[OwedReminder]:
+    """Reminders claimed but not recorded as sent: a process died between the two. With
+    ``shards``, only those of this process's guilds: another shard's are its own process's
+    to settle, and it may be sending them right now."""
     stmt = (
         select(*_OWED, RD.c.claimed_at)
-        .where(RD.c.state == "claimed")
+        .where(RD.c.state == "claimed", owned(RD.c.guild_id, shards))
         .order_by(RD.c.due_at, RD.c.id)
     )
     return [OwedReminder(*row) for row in (await (await session.connection()).execute(stmt)).all()]
