@@ -141,7 +141,10 @@ async def run(settings: Settings, tracker: TrackerConfig, token: str) -> int:
     ) as http:
         services = build_services(settings, tracker, http=http)
         bot = make_bot(services)
-        log.info("gateway: %s", settings.shards)
+        if settings.shard_count is None:
+            log.info("gateway: all guilds, on the shard count Discord recommends")
+        else:
+            log.info("gateway: %s", settings.shards)
         try:
             return await _run_until_stopped(bot, token)
         except discord.LoginFailure:

@@ -19,10 +19,15 @@ class ShardedMotionwatchBot(MotionwatchBot, commands.AutoShardedBot):
 
 
 def make_bot(services: Services, **options: Any) -> MotionwatchBot:
-    """A plain MotionwatchBot unless the settings shard the gateway, as one process always was."""
+    """The bot on this process's shards; with SHARD_COUNT unset, one process on as many
+    shards as Discord recommends for the bot's size (SPEC §6), holding every guild.
+
+    A bot past 2,500 guilds must shard even in one process: Discord refuses an unsharded
+    connection then, so "unset" cannot mean "unsharded".
+    """
+    if services.settings.shard_count is None:
+        return ShardedMotionwatchBot(services, **options)
     shards = services.settings.shards
-    if not shards.sharded:
-        return MotionwatchBot(services, **options)
     return ShardedMotionwatchBot(
         services, shard_count=shards.count, shard_ids=sorted(shards.ids), **options
     )

@@ -464,6 +464,13 @@ class DiscordStandIn:
     def accept_posts(self, channel_id: int) -> None:
         self._state.refused.pop(channel_id, None)
 
+    def recommend_shards(self, count: int) -> None:
+        """The shard count GET /gateway/bot recommends (1 by default), as Discord does by
+        the bot's size."""
+        if count < 1:
+            raise StandInUsageError(f"a recommended shard count is 1 or more, not {count}")
+        self._state.recommended_shards = count
+
     def set_nonce_window(self, seconds: float) -> None:
         """How long a repeated ``enforce_nonce`` nonce returns the earlier message."""
         self._state.nonces.window = seconds

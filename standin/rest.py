@@ -108,7 +108,13 @@ class CoreRoutes:
 
     async def gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
-        return json_response({"url": self.s.gateway_url, "shards": 1, "session_start_limit": limit})
+        return json_response(
+            {
+                "url": self.s.gateway_url,
+                "shards": self.s.recommended_shards,
+                "session_start_limit": limit,
+            }
+        )
 
     async def application(self, request: web.Request) -> web.Response:
         world = self.s.world

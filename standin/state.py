@@ -43,6 +43,8 @@ class State:
     refused: dict[int, tuple[int, int, str]] = field(default_factory=dict)
     # Known once the server is bound (port 0 means "any free port").
     gateway_url: str = ""
+    # What GET /gateway/bot recommends: an AutoShardedClient given no count opens these.
+    recommended_shards: int = 1
 
     def check_mentions(self, record: RequestRecord, body: object, guild_id: int | None) -> None:
         """Record (never reject) message bodies that could ping someone."""

@@ -14,7 +14,6 @@ from config.settings import Settings, load_settings
 from config.shards import Shards, parse_shard_ids
 from config.tracker import load_tracker
 from demo.harness import running_bot
-from discordbot.bot import MotionwatchBot
 from discordbot.sharding import ShardedMotionwatchBot
 from standin import DiscordStandIn
 from tests.conftest import ROOT, World
@@ -231,10 +230,35 @@ async def test_the_bot_process_identifies_with_its_shard(
     assert "Traceback" not in log
 
 
-async def test_unset_identifies_without_a_shard(world: World) -> None:
-    assert type(world.bot) is MotionwatchBot
+async def test_unset_connects_one_shard_of_one_while_discord_recommends_one(
+    world: World,
+) -> None:
+    assert isinstance(world.bot, ShardedMotionwatchBot)
     [payload] = world.standin.identify_payloads
-    assert "shard" not in payload
+    assert payload["shard"] == [0, 1]
+
+
+async def test_unset_opens_as_many_shards_as_discord_recommends_and_answers_in_each(
+    standin: DiscordStandIn, database_url: str
+) -> None:
+    """SPEC §6: SHARD_COUNT unset is one process on Discord's recommended count."""
+    standin.recommend_shards(3)
+    guilds = [standin.add_guild(f"G{n}", shard=(n, 3)) for n in range(3)]
+    async with running_bot(
+        standin,
+        database_url=database_url,
+        tracker=load_tracker(ROOT / "config" / "tracker.toml"),
+        ready_timeout=30,
+    ) as bot:
+        shards = sorted(payload["shard"] for payload in standin.identify_payloads)
+        assert shards == [[0, 3], [1, 3], [2, 3]]
+        assert sorted(bot.shards) == [0, 1, 2]
+        for guild in guilds:
+            channel = guild.channel_named("general")
+            interaction = await standin.invoke(guild.id, channel, guild.add_member("Mina"), "about")
+            reply = await interaction.response(timeout=10)
+            fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
+            assert fields["Tracking"] == "2 items in 3 servers"
 
 
 async def test_one_process_with_two_shards_answers(
