@@ -173,6 +173,11 @@ async def _run_until_stopped(bot: Any, token: str) -> int:
             runner.result()  # re-raises what stopped the client
             return EXIT_OK
         log.info("stopping on signal")
+        if not bot.set_up:
+            # Still starting: nothing is running yet that a clean close would let finish,
+            # and every start-up step is a transaction, so cutting it short loses nothing.
+            runner.cancel()
+            await asyncio.wait({runner})
         await bot.close()
         await asyncio.wait({runner}, timeout=10)
     return EXIT_OK

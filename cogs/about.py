@@ -14,6 +14,7 @@ from discordbot.language import language_of
 from discordbot.replies import respond
 from discordbot.translator import L
 from render.about import AboutFacts, render_about
+from services.announcements import announcement_counts
 from services.reminders import reminder_counts
 from storage.engine import backend_label
 
@@ -33,6 +34,7 @@ class AboutCog(commands.Cog):
     async def about(self, interaction: Interaction) -> None:
         bot = bot_of(interaction)
         latency = bot.latency
+        guild_id = interaction.guild_id
         facts = AboutFacts(
             version=_version(),
             uptime=bot.uptime,
@@ -42,8 +44,13 @@ class AboutCog(commands.Cog):
             items=len(bot.services.tracker.items),
             guilds=len(bot.guilds),
             reminders=(
-                await reminder_counts(bot.services, guild_id=interaction.guild_id)
-                if interaction.guild_id is not None
+                await reminder_counts(bot.services, guild_id=guild_id)
+                if guild_id is not None
+                else None
+            ),
+            announcements=(
+                await announcement_counts(bot.services, guild_id=guild_id)
+                if guild_id is not None
                 else None
             ),
         )

@@ -49,14 +49,18 @@ async def _report(interaction: Interaction, change: Change, key: str) -> None:
     """The reply first; the re-plan and the announcement follow it (discordbot/after.py)."""
     bot = bot_of(interaction)
     language = await language_of(interaction)
-    assert interaction.guild is not None
-    settings = await bot.guild_settings.get(interaction.guild.id)
+    assert interaction.guild_id is not None
     text = t(language, key, id=change.event.id, item=change.spec.name(language))
-    if settings is None or settings.updates_channel_id is None:
+    # Recorded with the change, in its transaction, only when an updates channel was set.
+    announced = change.announcement_id is not None
+    if not announced:
         text += "\n" + t(language, "update.not_announced")
     kwargs = send_kwargs(render_change(language, change))
     # A stage change may move deadlines: their reminders are planned again.
-    followup = Followup(replan_guild=interaction.guild.id, announce=(interaction.guild, change))
+    followup = Followup(
+        replan_guild=interaction.guild_id,
+        announce_guild=interaction.guild_id if announced else None,
+    )
     async with bot.after.replying(followup):
         await interaction.response.send_message(
             text, embeds=kwargs["embeds"], ephemeral=True, allowed_mentions=NO_MENTIONS

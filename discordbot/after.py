@@ -2,10 +2,12 @@
 
 Every write (moderator commands, /setup, the news buttons) commits its unit of work,
 answers the interaction, and then hands the rest here: the reminders planned again
-where the change can move a deadline, and the change announced in the updates channel.
-Discord drops an interaction not answered within 3 s; none of this may stand between a
-moderator and the reply, and a failure here is logged and tried again, never shown as a
-failed command (the change itself is stored).
+where the change can move a deadline, and the guild's announcements posted in its
+updates channel. Discord drops an interaction not answered within 3 s; none of this may
+stand between a moderator and the reply, and a failure here is logged and tried again,
+never shown as a failed command (the change itself is stored). An announcement is
+stored with its change, so one this never gets to post (the process stopped, or every
+attempt failed) is posted by the periodic delivery or the next start.
 """
 
 from __future__ import annotations
@@ -16,11 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-import discord
-
-from discordbot.announce import announce_change
-from views.changes import Change
 
 if TYPE_CHECKING:
     from discordbot.bot import MotionwatchBot
@@ -38,7 +35,8 @@ class Followup:
 
     # The guild whose reminders the change can move (its settings, deadlines or stages).
     replan_guild: int | None = None
-    announce: tuple[discord.Guild, Change] | None = None
+    # The guild whose stored announcements (the change's among them) are to be posted.
+    announce_guild: int | None = None
 
 
 class AfterChanges:
@@ -67,7 +65,7 @@ class AfterChanges:
             self._update_idle()
 
     def submit(self, followup: Followup) -> None:
-        if followup.replan_guild is not None or followup.announce:
+        if followup.replan_guild is not None or followup.announce_guild is not None:
             task = asyncio.create_task(self._run(followup), name="after-change")
             self._tasks.add(task)
             self._idle.clear()
@@ -94,13 +92,15 @@ class AfterChanges:
                 await self.bot.reminders.replan_guild(guild_id)
 
             await self._attempt(f"re-plan of guild {guild_id}", replan)
-        if followup.announce is not None:
-            guild, change = followup.announce
+        announce_guild = followup.announce_guild
+        if announce_guild is not None:
 
             async def announce() -> None:
-                await announce_change(self.bot, guild, change)
+                # Discord's own refusals are recorded, not raised: what raises (the store
+                # unreachable, say) is worth trying again.
+                await self.bot.announcements.deliver(guild_id=announce_guild)
 
-            await self._attempt(f"announcement of event {change.event.id}", announce)
+            await self._attempt(f"announcements of guild {announce_guild}", announce)
 
     async def _attempt(self, what: str, step: Callable[[], Awaitable[object]]) -> None:
         delay = FIRST_RETRY_SECONDS

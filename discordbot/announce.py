@@ -1,16 +1,23 @@
-"""Posting announcements in a guild's updates channel, never letting a failure undo the change."""
+"""Posting a stored announcement in its updates channel, and finding it there again.
+
+What to post and when is services/announcements.py's: this side renders, sends with the
+announcement's nonce, and says how it went without raising for Discord's answers.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 
+from discordbot.finding import find_own_post
 from discordbot.replies import send_kwargs
-from i18n import language_for
-from render.announce import render_change
-from views.changes import Change
+from i18n import LANGUAGES, language_for
+from render.announce import announcement_footer, render_change
+from services.announcements import Outgoing
+from services.news import Delivery, Refused, Retry, Sent
 
 if TYPE_CHECKING:
     from discordbot.bot import MotionwatchBot
@@ -18,19 +25,44 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def announce_change(bot: MotionwatchBot, guild: discord.Guild, change: Change) -> bool:
-    """Post ``change`` in the updates channel; False when none is set or posting failed."""
-    settings = await bot.guild_settings.get(guild.id)
-    if settings is None or settings.updates_channel_id is None:
-        return False
-    channel = guild.get_channel(settings.updates_channel_id)
-    if not isinstance(channel, discord.TextChannel):
-        log.warning("guild %s: updates channel %s is gone", guild.id, settings.updates_channel_id)
-        return False
-    language = language_for(settings.language, str(guild.preferred_locale))
+async def _language(bot: MotionwatchBot, guild_id: int) -> str:
+    settings = await bot.guild_settings.get(guild_id)
+    # Before the gateway is up (the start-up delivery) the guild's locale is not known yet.
+    guild = bot.get_guild(guild_id)
+    return language_for(
+        settings.language if settings else None, str(guild.preferred_locale) if guild else None
+    )
+
+
+async def post_announcement(bot: MotionwatchBot, out: Outgoing) -> Delivery:
+    assert out.change is not None
+    language = await _language(bot, out.guild_id)
+    reply = render_change(language, out.change, announcement_id=out.id)
+    # REST only: it works before the gateway is up, for the catch-up at start.
+    channel = bot.get_partial_messageable(out.channel_id, guild_id=out.guild_id)
     try:
-        await channel.send(**send_kwargs(render_change(language, change)))
-    except discord.HTTPException:
-        log.warning("guild %s: could not post in the updates channel", guild.id, exc_info=True)
-        return False
-    return True
+        message = await channel.send(**send_kwargs(reply), nonce=out.nonce)
+    except (discord.NotFound, discord.Forbidden) as exc:
+        log.warning("guild %s: cannot post in updates channel %s", out.guild_id, out.channel_id)
+        return Refused(f"the updates channel is gone or closed to the bot ({exc.status})")
+    except discord.HTTPException as exc:
+        if 400 <= exc.status < 500:
+            # Refused for what it says: sending it again cannot help.
+            return Refused(f"Discord refused the announcement ({exc.status}: {exc.text[:300]})")
+        return Retry(f"Discord answered {exc.status}")
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return Retry(f"network error ({type(exc).__name__})")
+    return Sent(message.id)
+
+
+async def find_announcement(bot: MotionwatchBot, out: Outgoing) -> int | None:
+    """The bot's own message of ``out`` in its channel, if a crash left it unrecorded."""
+    # The footer in any language: the guild's may have changed since it was posted.
+    footers = {announcement_footer(language, out.id) for language in LANGUAGES}
+    return await find_own_post(
+        bot,
+        channel_id=out.channel_id,
+        guild_id=out.guild_id,
+        since=out.since,
+        footer_matches=lambda text: text in footers,
+    )

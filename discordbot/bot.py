@@ -18,12 +18,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from discordbot.after import AfterChanges
+from discordbot.announce import find_announcement, post_announcement
 from discordbot.errors import on_app_command_error
 from discordbot.news import NewsButton, edit_news, find_news, post_news, warn_disabled
 from discordbot.reminders import find_reminder, post_reminder
 from discordbot.sync import sync_if_changed
 from discordbot.translator import CatalogTranslator
 from runtime.startup import prepare_database
+from services.announcements import Announcements
 from services.context import Services
 from services.news import NewsPoller
 from services.reminders import Reminders
@@ -37,6 +39,9 @@ SWEEP_SECONDS = 20
 REPLAN_SECONDS = 300
 # Each source has its own next_poll_at; the tick looks for the due ones at least this often.
 NEWS_TICK_SECONDS = 30
+# Announcements a change's follow-up did not post (it failed, or Discord answered 5xx)
+# and those a crash left half-sent are posted or settled at least this often.
+ANNOUNCE_SECONDS = 30
 # How long a stop waits for a running poll or sweep to finish.
 JOB_GRACE_SECONDS = 20
 
@@ -89,12 +94,20 @@ class MotionwatchBot(commands.Bot):
         self.started_monotonic = time.monotonic()
         self.synced: list[str] = []
         self._running: set[asyncio.Task[Any]] = set()
+        # Until setup_hook has finished, a stop cancels it (bot.py): a close() beside it
+        # would let it start the scheduler on an engine already being disposed.
+        self.set_up = False
         self.news = NewsPoller(
             services,
             post=lambda out: post_news(self, out),
             edit=lambda out: edit_news(self, out),
             warn=lambda guild, channel, source: warn_disabled(self, guild, channel, source),
             find=lambda post: find_news(self, post),
+        )
+        self.announcements = Announcements(
+            services,
+            send=lambda out: post_announcement(self, out),
+            find=lambda out: find_announcement(self, out),
         )
         self.after = AfterChanges(self)
         self.reminders = Reminders(
@@ -140,6 +153,8 @@ class MotionwatchBot(commands.Bot):
         self.add_dynamic_items(NewsButton)
         # Stories stored but not posted before a stop or a crash (resent with their nonce).
         await self.news.deliver(after_crash=True)
+        # Announcements of changes made before a stop or a crash, and those left half-sent.
+        await self.announcements.deliver(after_crash=True)
         if services.changes is not None:
             # Other processes' writes reach this one's caches from here on (SPEC §6).
             await services.changes.start()
@@ -172,8 +187,18 @@ class MotionwatchBot(commands.Bot):
             coalesce=True,
             max_instances=1,
         )
+        scheduler.add_job(
+            self._scheduled(self.announcements.deliver),
+            "interval",
+            seconds=ANNOUNCE_SECONDS,
+            id="announcements:deliver",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
         if not scheduler.running:
             scheduler.start()
+        self.set_up = True
         log.info("ready to connect: %d cogs, %d items", len(COGS), len(prepared.item_ids))
 
     def _scheduled(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:

@@ -205,10 +205,12 @@ class NewsButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON
             note=note,
         )
         followup = Followup()
-        if review.change is not None and interaction.guild is not None:
+        if review.change is not None:
             # Announced and planned like any moderator's update.
+            announced = review.change.announcement_id is not None
             followup = Followup(
-                replan_guild=interaction.guild.id, announce=(interaction.guild, review.change)
+                replan_guild=interaction.guild_id,
+                announce_guild=interaction.guild_id if announced else None,
             )
         async with bot.after.replying(followup):
             await interaction.response.edit_message(**send_kwargs(reply), view=None)

@@ -20,6 +20,8 @@ class AboutFacts:
     guilds: int
     # This server's reminders by outcome (sent, passed, other), when asked in a server.
     reminders: dict[str, int] | None = None
+    # This server's announcements by outcome (posted, waiting, dropped), likewise.
+    announcements: dict[str, int] | None = None
 
 
 def _duration(language: str, span: timedelta) -> str:
@@ -71,6 +73,21 @@ def render_about(language: str, facts: AboutFacts) -> Reply:
                     sent=counts.get("sent", 0),
                     passed=counts.get("passed", 0),
                     other=counts.get("other", 0),
+                ),
+                "inline": False,
+            }
+        )
+    if facts.announcements is not None:
+        counts = facts.announcements
+        embed["fields"].append(
+            {
+                "name": t(language, "about.announcements"),
+                "value": t(
+                    language,
+                    "about.announcements_value",
+                    posted=counts.get("posted", 0),
+                    waiting=counts.get("waiting", 0),
+                    dropped=counts.get("dropped", 0),
                 ),
                 "inline": False,
             }

@@ -23,7 +23,8 @@ def _stage(language: str, kind: str, stage: str | None) -> str:
     return stage_name(language, kind, stage) if stage else t(language, "stage.none")
 
 
-def render_change(language: str, change: Change) -> Reply:
+def render_change(language: str, change: Change, *, announcement_id: int | None = None) -> Reply:
+    """``announcement_id``: the stored announcement this is the post of, named in the footer."""
     spec, event = change.spec, change.event
     when = event_time(language, event.occurred_at, event.precision, spec.timezone)
     lines = [f"`#{event.id}` **{when}**", clip(event.summary_en, SUMMARY_LIMIT)]
@@ -72,4 +73,12 @@ def render_change(language: str, change: Change) -> Reply:
         "color": COLOURS["warn" if stage_change or moved else "info"],
         "fields": fields,
     }
+    if announcement_id is not None:
+        # The delivery's key, where a restart can find it again in the channel: the one
+        # way to tell, once Discord has forgotten the nonce, whether it was posted.
+        embed["footer"] = {"text": announcement_footer(language, announcement_id)}
     return Reply(embeds=[embed])
+
+
+def announcement_footer(language: str, announcement_id: int) -> str:
+    return t(language, "announce.footer", id=announcement_id)

@@ -1,12 +1,15 @@
 """What moderators change: timeline updates and custom deadlines, validated and audited.
 
 Every function checks everything before it stores anything, records who did
-what with the before and after in the audit log, and returns what changed so
-the bot can announce it.
+what with the before and after in the audit log, and returns what changed. A
+timeline change's announcement is recorded in the change's own transaction (when
+the guild has an updates channel), so that no crash can keep the one without the
+other; it is posted from the store afterwards (services/announcements.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +21,7 @@ from services.errors import UserError
 from storage.engine import writing
 from storage.models import CustomDeadline, TimelineEvent
 from storage.notify import Scope
+from storage.queries.announcements import record_announcement
 from storage.queries.audit import record_audit
 from storage.queries.events import (
     get_event,
@@ -30,9 +34,7 @@ from storage.queries.events import (
 from tracker.items import ItemSpec
 from tracker.lookup import resolve_item
 from tracker.model import EventFact, Precision, StageChangeError
-
-# Re-exported: discordbot/after.py takes it from here.
-from views.changes import Change
+from views.changes import Change, to_payload
 
 
 def _stage_error(exc: StageChangeError, spec: ItemSpec) -> UserError:
@@ -64,6 +66,21 @@ def _validate_history(spec: ItemSpec, facts: list[EventFact]) -> None:
         spec.validate(facts)
     except StageChangeError as exc:
         raise _stage_error(exc, spec) from None
+
+
+async def _announced(
+    session: AsyncSession, change: Change, *, guild_id: int, now: datetime
+) -> Change:
+    """Record ``change``'s announcement in the transaction that makes the change."""
+    announcement_id = await record_announcement(
+        session,
+        guild_id=guild_id,
+        event_id=change.event.id,
+        action=change.action,
+        payload=to_payload(change),
+        now=now,
+    )
+    return replace(change, announcement_id=announcement_id)
 
 
 def _item_by_id(services: Services, item_id: int) -> ItemSpec:
@@ -133,15 +150,17 @@ async def add_update(
             at=now,
         )
         await services.changed(session, Scope.item(item_id, guild_id))
+        change = Change(
+            "added",
+            item,
+            event_view(event),
+            actor_id,
+            item.assess(facts, now),
+            item.assess([*facts, to_fact(event)], now),
+        )
+        change = await _announced(session, change, guild_id=guild_id, now=now)
         await session.commit()
-    return Change(
-        "added",
-        item,
-        event_view(event),
-        actor_id,
-        item.assess(facts, now),
-        item.assess([*facts, to_fact(event)], now),
-    )
+    return change
 
 
 async def _own_event(session: AsyncSession, *, guild_id: int, event_id: int) -> TimelineEvent:
@@ -228,16 +247,18 @@ async def edit_update(
             at=now,
         )
         await services.changed(session, Scope.item(event.item_id, guild_id))
+        change = Change(
+            "edited",
+            spec,
+            event_view(event),
+            actor_id,
+            spec.assess(facts, now),
+            spec.assess([*others, edited], now),
+            changed_fields=changed,
+        )
+        change = await _announced(session, change, guild_id=guild_id, now=now)
         await session.commit()
-    return Change(
-        "edited",
-        spec,
-        event_view(event),
-        actor_id,
-        spec.assess(facts, now),
-        spec.assess([*others, edited], now),
-        changed_fields=changed,
-    )
+    return change
 
 
 async def remove_update(
@@ -268,15 +289,17 @@ async def remove_update(
             at=now,
         )
         await services.changed(session, Scope.item(event.item_id, guild_id))
+        change = Change(
+            "removed",
+            spec,
+            event_view(event),
+            actor_id,
+            spec.assess(facts, now),
+            spec.assess(others, now),
+        )
+        change = await _announced(session, change, guild_id=guild_id, now=now)
         await session.commit()
-    return Change(
-        "removed",
-        spec,
-        event_view(event),
-        actor_id,
-        spec.assess(facts, now),
-        spec.assess(others, now),
-    )
+    return change
 
 
 async def add_deadline(

@@ -277,6 +277,12 @@ class Guild:
         self._world._emit(self, "CHANNEL_CREATE", channel.to_payload())
         return channel.id
 
+    def delete_channel(self, channel_id: int) -> None:
+        """The channel is gone: REST answers 404 Unknown Channel for it from now on."""
+        channel = self.channel(channel_id)
+        del self.channels[channel_id]
+        self._world._emit(self, "CHANNEL_DELETE", channel.to_payload())
+
     def add_role(
         self,
         name: str,

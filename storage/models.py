@@ -300,6 +300,41 @@ class ReminderDelivery(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=200)
 
 
+class Announcement(SQLModel, table=True):
+    """A moderator's change to announce in the guild's updates channel, recorded with it.
+
+    Written in the change's own transaction (only when the guild has an updates channel),
+    so a crash cannot lose it; claimed (pending -> sending) before it is sent with a nonce,
+    and recorded posted or dropped after. ``payload`` holds the change as the announcement
+    shows it (views/changes.py), so it can be posted after a restart.
+    """
+
+    __tablename__ = "announcement"
+    __table_args__ = (
+        # Delivery looks for what is still to post; /about counts one guild's.
+        Index("ix_announcement_state", "state", "id"),
+        Index("ix_announcement_guild", "guild_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_type=BigInteger)
+    # The guild's updates channel when the change was made.
+    channel_id: int = Field(sa_type=BigInteger)
+    event_id: int = Field(foreign_key="timeline_event.id")
+    action: str = Field(max_length=16)  # "added", "edited" or "removed"
+    payload: dict[str, Any] = Field(sa_type=JSON)
+    # pending -> sending -> posted; dropped (with the reason) when the channel is gone,
+    # Discord refused it, or passing failures went on too long.
+    state: str = Field(default="pending", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Sends that failed for a passing reason (Discord 5xx, the network).
+    attempts: int = Field(default=0)
+    reason: str | None = Field(default=None, max_length=500)
+
+
 class BotState(SQLModel, table=True):
     """Small facts the bot keeps between runs (the hash of the last command sync)."""
 

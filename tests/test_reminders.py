@@ -509,3 +509,52 @@ async def test_a_deadline_added_through_one_of_two_processes_is_reminded_once(
     assert len(rows) == len(guilds) and {r.state for r in rows} == {"sent"}
     for bot in (a, b):
         assert "Traceback" not in bot.text(), bot.tail()
+
+
+async def test_a_stop_during_start_up_cuts_it_short_cleanly(
+    standin: DiscordStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """SIGTERM while the start-up catch-up is still posting: the process stops at once,
+    with status 0, without going on to start its jobs; the reminder is posted by the next
+    start, once."""
+    tracker = load_tracker(ROOT / "config" / "tracker.toml")
+    guild = standin.add_guild("G")
+    channel = guild.add_channel("reminders")
+    now = datetime.now(UTC).replace(microsecond=0)
+    engine = create_engine(database_url)
+    prepared = await prepare_database(engine, session_factory(engine), items=tracker.items)
+    async with writing(session_factory(engine)) as session:
+        session.add(
+            GuildSettings(guild_id=guild.id, reminders_channel_id=channel, reminder_offsets="1d")
+        )
+        session.add(
+            CustomDeadline(
+                guild_id=guild.id,
+                item_id=prepared.item_ids["gsomia"],
+                title="Ministers meet",
+                due_at=now + timedelta(hours=23, minutes=30),
+                created_at=now - timedelta(days=2),
+            )
+        )
+        await session.commit()
+    await engine.dispose()
+    await _earlier_run(standin, database_url, tracker, at=now - timedelta(days=2))
+    env = standin_env(standin, database_url, LOG_LEVEL="INFO")
+    bot = BotProcess("starting", env, tmp_path / "bot.log")
+    standin.hold_posts(channel)  # the start-up sweep waits for Discord's answer
+    await bot.start()
+    try:
+        await standin.wait_for_message(channel, timeout=30)
+        assert await bot.stop(timeout=10) == 0, bot.tail()
+    finally:
+        standin.release_posts(channel)
+    assert "stopping on signal" in bot.text(), bot.tail()
+    assert "ready to connect" not in bot.text(), bot.tail()
+    assert "Traceback" not in bot.text(), bot.tail()
+    again = BotProcess("again", env, tmp_path / "again.log")
+    await again.start()
+    try:
+        await standin.wait_until_connected(timeout=60)
+    finally:
+        assert await again.stop() == 0, again.tail()
+    assert len(standin.messages(channel)) == 1

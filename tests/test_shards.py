@@ -250,6 +250,7 @@ async def test_unset_opens_as_many_shards_as_discord_recommends_and_answers_in_e
         tracker=load_tracker(ROOT / "config" / "tracker.toml"),
         ready_timeout=30,
     ) as bot:
+        assert isinstance(bot, ShardedMotionwatchBot)
         shards = sorted(payload["shard"] for payload in standin.identify_payloads)
         assert shards == [[0, 3], [1, 3], [2, 3]]
         assert sorted(bot.shards) == [0, 1, 2]
