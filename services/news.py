@@ -5,6 +5,10 @@ transaction; posting happens afterwards, from the stored posts, each claimed
 (pending -> sending) before it is sent with a nonce and recorded after Discord
 accepted it. A crash therefore never loses a story (it stays pending, or is
 resent with the same nonce from "sending") and never posts one twice.
+
+With several processes on one database, each poll first leases the sources that are
+due (storage/queries/news.py): one process takes each, so a feed is fetched once per
+poll, and the feeds of a process that dies mid-poll fall due again when its lease ends.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ PROBE_MAX = timedelta(days=7)
 CONCURRENCY = 16
 FETCH_TIMEOUT = 15.0
 MAX_BODY = 2_000_000
+# A lease is at least this long when the interval allows (see NewsPoller.lease): the
+# timeouts bound a fetch and a parse, not the waits for a slot and for the database.
+LEASE_FLOOR = timedelta(seconds=60)
 # Stories one poll of one source posts in one guild; the rest go into one digest post.
 MAX_POSTS_PER_POLL = 5
 # Sends that failed for a passing reason (Discord 5xx, the network) are tried this often.
@@ -152,6 +159,20 @@ class NewsPoller:
     def now(self) -> datetime:
         return self.services.clock()
 
+    def lease(self) -> timedelta:
+        """How long a poll holds the sources it took before another process may take them.
+
+        Long enough for a live process to fetch and parse a source, even one that waited
+        for a slot behind a slow fetch (hence two fetch timeouts and a parse). Never
+        longer than the poll interval: the feeds of a process killed mid-poll then fall
+        due again no later than they would have after a poll that finished, so another
+        process takes them over within a cycle. With an interval shorter than a slow
+        source's poll, that source's lease can run out mid-fetch and another process fetch
+        it too: its stories are still stored once and posted once.
+        """
+        bound = max(LEASE_FLOOR, timedelta(seconds=2 * self.fetch_timeout + FEED_PARSER.timeout))
+        return min(timedelta(seconds=self.services.settings.news_poll_seconds), bound)
+
     async def sync_config_sources(self) -> None:
         sources = [(s.url, s.name) for item in self.services.tracker.items for s in item.sources]
         async with writing(self.services.sessions) as session:
@@ -159,15 +180,26 @@ class NewsPoller:
             await session.commit()
 
     async def poll_due(self) -> int:
-        """Poll every source that is due, a bounded number at a time; return how many.
+        """Poll the due sources that no other process took, a bounded number at a time;
+        return how many this process took.
 
         What the poll stored is posted by a delivery task started here and not awaited;
         ``drain()`` waits for it.
         """
-        async with self.services.sessions() as session:
-            due = await store.due_sources(session, now=self.now())
+        now = self.now()
+        lease_until = now + self.lease()
+        async with writing(self.services.sessions) as session:
+            due = await store.lease_due_sources(session, now=now, lease_until=lease_until)
+            await session.commit()
         unchanged: list[Unchanged] = []
-        await asyncio.gather(*(self._poll_guarded(source, unchanged) for source in due))
+        polled = await asyncio.gather(
+            *(self._poll_guarded(source, unchanged, lease_until) for source in due)
+        )
+        if left := polled.count(False):
+            # More due than this process polls in a lease: they wait for the next poll.
+            log.warning(
+                "%d of %d sources waited past their lease; left for the next poll", left, len(due)
+            )
         if unchanged:
             # Most polls find nothing new: one transaction for all of them, not one each.
             await self._record_unchanged(unchanged)
@@ -198,8 +230,15 @@ class NewsPoller:
         while self._delivery is not None and not self._delivery.done():
             await asyncio.shield(self._delivery)
 
-    async def _poll_guarded(self, source: NewsSource, unchanged: list[Unchanged]) -> None:
+    async def _poll_guarded(
+        self, source: NewsSource, unchanged: list[Unchanged], lease_until: datetime
+    ) -> bool:
+        """Poll one source, unless its lease ran out while it waited for a slot."""
         async with self._semaphore:
+            if self.now() >= lease_until:
+                # Another process may have taken it since. Left as it is, it is due, and
+                # among the first the next lease takes (oldest due first).
+                return False
             try:
                 await self.poll(source, unchanged)
             except Exception:  # one bad source must never stop the poller
@@ -208,8 +247,9 @@ class NewsPoller:
                     await self._failed(source, "internal error while polling")
                 except Exception:
                     # Not even the failure could be stored (the database is down, say);
-                    # the source stays due and is tried again on the next tick.
+                    # the source falls due again when its lease ends, and is tried then.
                     log.exception("recording the failure of %s failed", source.url)
+            return True
 
     async def _record_unchanged(self, unchanged: list[Unchanged]) -> None:
         now = self.now()

@@ -46,9 +46,9 @@ def _followed() -> Any:
     )
 
 
-async def due_sources(session: AsyncSession, *, now: datetime) -> Sequence[NewsSource]:
-    """Followed sources whose poll is due; a disabled one only when its next probe is."""
-    stmt = select(NewsSource).where(
+def _due(now: datetime) -> Any:
+    """Followed, and its poll due; a disabled source only when its next probe is."""
+    return and_(
         _followed(),
         or_(
             and_(
@@ -62,7 +62,39 @@ async def due_sources(session: AsyncSession, *, now: datetime) -> Sequence[NewsS
             ),
         ),
     )
-    return (await session.exec(stmt.order_by(col(NewsSource.id)))).all()
+
+
+async def lease_due_sources(
+    session: AsyncSession, *, now: datetime, lease_until: datetime
+) -> Sequence[NewsSource]:
+    """The sources due at ``now``, taken for this process alone until ``lease_until``.
+
+    Call it in a ``writing()`` transaction and commit. Their ``next_poll_at`` becomes
+    ``lease_until``, so no other process sees them due meanwhile; the poll then sets it
+    as usual, and if the process dies first they fall due again when the lease ends.
+    Returned as they were before the lease, oldest due first, so that sources a poll
+    had to leave (see services/news.py) come first next time.
+    """
+    stmt = (
+        select(NewsSource)
+        .where(_due(now))
+        .order_by(col(NewsSource.next_poll_at).nulls_first(), col(NewsSource.id))
+        # PostgreSQL: rows that another process is leasing right now are passed over,
+        # not waited for (they are its to poll); a row it leased and committed no longer
+        # passes the re-checked WHERE. SQLite renders no FOR UPDATE and needs none: the
+        # writing() transaction (BEGIN IMMEDIATE) already keeps every other writer out.
+        .with_for_update(skip_locked=True, of=NewsSource)
+    )
+    due = (await session.exec(stmt)).all()
+    if due:
+        await session.exec(
+            update(NewsSource)
+            .where(col(NewsSource.id).in_([s.id for s in due]))
+            .values(next_poll_at=lease_until)
+            # The rows returned keep what the poll reads as it was.
+            .execution_options(synchronize_session=False)
+        )
+    return due
 
 
 async def is_followed(session: AsyncSession, *, source_id: int) -> bool:
