@@ -6,11 +6,13 @@ so they keep working after a restart without any state kept in memory.
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import discord
 from discord import Interaction, app_commands
+from discord.app_commands import Choice
 from discord.ext import commands
 
 from cogs.common import bot_of, item_autocomplete
@@ -21,11 +23,15 @@ from discordbot.replies import respond, send_kwargs
 from discordbot.timeline import timeline_reply
 from discordbot.translator import L
 from i18n import t
+from render.chart import chart_reply
 from render.common import Reply
+from services.charts import timeline_chart
 from services.reading import require_item
 from services.validation import ITEM_LIMIT
+from tracker.items import ItemSpec
 from tracker.lookup import resolve_item
 
+VIEWS = ("list", "chart")
 PAGE_PATTERN = r"tl:(?P<item>[a-z0-9-]{1,32}):(?P<page>\d{1,6}):(?P<dir>[pn])"
 
 
@@ -97,22 +103,50 @@ class TimelineCog(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name=L("cmd.timeline.name"), description=L("cmd.timeline.description"))
-    @app_commands.rename(item=L("opt.item.name"), page=L("opt.page.name"))
-    @app_commands.describe(item=L("opt.item.description"), page=L("opt.page.description"))
+    @app_commands.rename(
+        item=L("opt.item.name"), page=L("opt.page.name"), view=L("chart.opt_view.name")
+    )
+    @app_commands.describe(
+        item=L("opt.item.description"),
+        page=L("opt.page.description"),
+        view=L("chart.opt_view.description"),
+    )
+    @app_commands.choices(view=[Choice(name=L(f"chart.view.{v}"), value=v) for v in VIEWS])
     @app_commands.autocomplete(item=item_autocomplete)
     async def timeline(
         self,
         interaction: Interaction,
         item: app_commands.Range[str, 1, ITEM_LIMIT] | None = None,
         page: app_commands.Range[int, 1, 100000] = 1,
+        view: Choice[str] | None = None,
     ) -> None:
         bot = bot_of(interaction)
         spec = require_item(bot.services, item)
         language = await language_of(interaction)
+        if view is not None and view.value == "chart":
+            await self._chart(interaction, spec, language)
+            return
         reply = await timeline_reply(
             bot.services, guild_id=interaction.guild_id, item=spec, page=page, language=language
         )
         await respond(interaction, reply, view=pager(language, spec.key, reply))
+
+    async def _chart(self, interaction: Interaction, spec: ItemSpec, language: str) -> None:
+        # The first chart of a process imports matplotlib and loads the font (~1 s),
+        # and a busy machine may double that: defer rather than risk the 3 s window.
+        await interaction.response.defer(thinking=True)
+        bot = bot_of(interaction)
+        now = bot.services.clock()
+        png = await timeline_chart(
+            bot.services,
+            guild_id=interaction.guild_id,
+            item=spec,
+            language=language,
+            fmt="png",
+            now=now,
+        )
+        chart = discord.File(io.BytesIO(png), filename=f"{spec.key}-chart.png")
+        await respond(interaction, chart_reply(language, spec, now), files=[chart])
 
 
 async def setup(bot: MotionwatchBot) -> None:

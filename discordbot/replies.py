@@ -27,11 +27,17 @@ async def respond(
     *,
     ephemeral: bool = False,
     view: discord.ui.View | None = None,
+    files: list[discord.File] | None = None,
 ) -> None:
-    """Answer the interaction, or follow up when it was already answered (deferred)."""
+    """Answer the interaction, or follow up when it was already answered (deferred).
+
+    ``files`` go as attachments (multipart: payload_json and files[n]).
+    """
     kwargs = send_kwargs(reply)
     if view is not None:
         kwargs["view"] = view
+    if files:
+        kwargs["files"] = files
     if interaction.response.is_done():
         await interaction.followup.send(ephemeral=ephemeral, **kwargs)
     else:

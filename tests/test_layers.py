@@ -20,6 +20,22 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "services": ("render", *DISCORD),
     "render": ("services", "storage", "sqlmodel", "sqlalchemy", *DISCORD),
     "views": ("services", "render", "storage", "sqlmodel", "sqlalchemy", *DISCORD),
+    # The chart: a plan from views, tracker rules and the catalogs, painted; nothing else.
+    "charts": (
+        "services",
+        "render",
+        "storage",
+        "sqlmodel",
+        "sqlalchemy",
+        "config",
+        "news",
+        "runtime",
+        "web",
+        "standin",
+        "demo",
+        "aiohttp",
+        *DISCORD,
+    ),
 }
 DYNAMIC = {"import_module", "__import__"}
 

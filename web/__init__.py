@@ -1,0 +1,1 @@
+"""The web server's pages and routes (SPEC §8)."""
