@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import subprocess
 import sys
@@ -48,6 +49,14 @@ def test_png_and_svg_render_every_letter(plan: ChartPlan) -> None:
     # Text as outlines: no <text> that would need the font where the SVG is shown.
     assert not list(root.iter("{http://www.w3.org/2000/svg}text"))
     assert len(svg) < 1_000_000
+
+
+def test_a_letter_the_font_lacks_would_fail_the_test_above() -> None:
+    plan = dataclasses.replace(_plans()[0], title="𝔘 (MATHEMATICAL FRAKTUR U)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="missing from font"):
+            render(plan, "png")
 
 
 def test_the_same_plan_is_rendered_once() -> None:

@@ -15,7 +15,7 @@ from charts.plan import ChartPlan, chart_plan
 from config.tracker import load_tracker
 from tests.conftest import ROOT
 from tracker.items import ItemSpec
-from tracker.model import EventFact, Kind, Precision
+from tracker.model import Deadline, EventFact, Kind, Precision
 from tracker.rules.agreement import AgreementParams, AutoRenewingAgreement
 from tracker.rules.motion import KrAssemblyDismissal, MotionParams
 from views.deadlines import DeadlineRow
@@ -215,3 +215,23 @@ def test_an_item_with_no_events_has_no_stages_and_still_a_range() -> None:
     plan = _plan(_motion(), [], NOW)
     assert plan.stages == () and plan.events == ()
     assert plan.start < NOW < plan.end
+
+
+def test_a_guilds_custom_deadline_is_marked_with_its_title() -> None:
+    spec = _gsomia()
+    facts = [EventFact(e.occurred_at, e.stage, Precision(e.precision), e.id) for e in _views(spec)]
+    assessment = spec.assess(facts, NOW)
+    custom = DeadlineRow(spec, Deadline("custom:7", "custom", kst(2027, 3, 1)), "Hearing", 7)
+    other_item = DeadlineRow(_motion(), Deadline("custom:8", "custom", kst(2027, 4, 1)), "No", 8)
+    plan = chart_plan(
+        spec,
+        assessment=assessment,
+        events=_views(spec),
+        deadlines=[custom, other_item],
+        language="en",
+        now=NOW,
+    )
+    assert [(m.kind, m.at, m.label, m.past) for m in plan.others] == [
+        ("custom", kst(2027, 3, 1), "Hearing", False)
+    ]
+    assert ("other", "Other deadline") in plan.legend_labels
