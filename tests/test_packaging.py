@@ -221,3 +221,24 @@ def test_quickstart_extraction_fails_loudly(tmp_path: Path, readme: str, problem
     assert result.returncode == 1
     assert result.stdout == ""
     assert problem in result.stderr
+
+
+def test_demo_without_the_standin_says_how_to_install_it(tmp_path: Path) -> None:
+    # As if only the motionwatch distribution were installed: no motionwatch_standin.
+    hide = "import sys; sys.modules['motionwatch_standin'] = None; import runpy; "
+    run = f"sys.argv = ['bot.py', '--demo']; runpy.run_path({str(ROOT / 'bot.py')!r}, "
+    result = subprocess.run(
+        [sys.executable, "-c", hide + run + "run_name='__main__')"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "--demo runs the bot against the Discord stand-in, which is not installed: "
+        "python -m pip install -e ./standin (see the README's Quickstart)"
+    )
+    assert "Traceback" not in result.stderr
