@@ -25,6 +25,10 @@ USER_AGENT = "motionwatch (+https://github.com/motionwatch/motionwatch)"
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
+DEMO_NEEDS_STANDIN = (
+    "--demo runs the bot against the Discord stand-in, which is not installed: "
+    "python -m pip install -e ./standin (see the README's Quickstart)"
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -102,7 +106,15 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
 
         if args.demo:
-            from demo.session import run_demo
+            try:
+                from demo.session import run_demo
+            except ModuleNotFoundError as exc:
+                # The stand-in is a distribution of its own (standin/), which `pip install .`
+                # alone leaves out.
+                if exc.name != "motionwatch_standin":
+                    raise
+                print(DEMO_NEEDS_STANDIN, file=sys.stderr)
+                return EXIT_FAILURE
 
             return asyncio.run(run_demo(settings, tracker))
 

@@ -27,8 +27,8 @@ from sqlalchemy import insert
 
 from config.tracker import load_tracker
 from demo.harness import running_bot
+from motionwatch_standin import DiscordStandIn
 from runtime.startup import prepare_database
-from standin import DiscordStandIn
 from storage.engine import create_engine, session_factory
 from storage.models import CustomDeadline, GuildSettings
 

@@ -28,7 +28,7 @@ from discord import app_commands
 from bench.bigstore import big_tracker, fill
 from demo.harness import running_bot
 from discordbot.bot import point_at
-from standin import DiscordStandIn
+from motionwatch_standin import DiscordStandIn
 from storage.engine import create_engine, session_factory
 
 ITEMS, EVENTS, GUILDS = 200, 500, 1000

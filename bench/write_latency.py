@@ -65,8 +65,8 @@ from config.settings import normalize_database_url
 from config.tracker import TrackerConfig, load_tracker
 from demo.harness import running_bot
 from discordbot.bot import MotionwatchBot
+from motionwatch_standin import DiscordStandIn, Guild, InteractionRecord, Perm
 from services.reading import statuses
-from standin import DiscordStandIn, Guild, InteractionRecord, Perm
 from storage.engine import create_engine, session_factory, writing
 from storage.models import AuditLog, PlannedDeadline, TimelineEvent
 from storage.notify import Scope

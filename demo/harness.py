@@ -13,10 +13,10 @@ from config.settings import Settings
 from config.tracker import TrackerConfig
 from discordbot.bot import MotionwatchBot, point_at
 from discordbot.sharding import make_bot
+from motionwatch_standin import DiscordStandIn
 from news.http import feed_client
 from services.build import build_services
 from services.context import system_clock
-from standin import DiscordStandIn
 
 
 @contextlib.asynccontextmanager

@@ -20,7 +20,7 @@ from demo.feed import DemoFeed, Story, serving
 from demo.harness import running_bot
 from demo.transcript import render_message
 from discordbot.bot import MotionwatchBot
-from standin import DiscordStandIn, Guild, MessageRecord, Perm
+from motionwatch_standin import DiscordStandIn, Guild, MessageRecord, Perm
 
 log = logging.getLogger(__name__)
 READER_ZONE = ZoneInfo("Asia/Seoul")

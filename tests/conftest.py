@@ -24,7 +24,7 @@ from config.settings import normalize_database_url
 from config.tracker import load_tracker
 from demo.harness import running_bot
 from discordbot.bot import MotionwatchBot
-from standin import DiscordStandIn, Guild
+from motionwatch_standin import DiscordStandIn, Guild
 from storage.engine import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
 

@@ -28,6 +28,7 @@ from config.settings import Settings
 from config.shards import Shards
 from config.tracker import load_tracker
 from demo.harness import running_bot
+from motionwatch_standin import DiscordStandIn, Guild, MessageRecord, Perm
 from render.announce import render_change
 from runtime.startup import prepare_database
 from services.announcements import Announcements, Outgoing
@@ -35,7 +36,6 @@ from services.build import build_services
 from services.context import Services
 from services.moderation import add_update, edit_update, remove_update
 from services.news import Delivery, Refused, Retry, Sent
-from standin import DiscordStandIn, Guild, MessageRecord, Perm
 from storage.engine import create_engine, session_factory, writing
 from storage.models import Announcement, GuildSettings
 from storage.queries import announcements as store

@@ -27,8 +27,8 @@ from sqlmodel import col, select
 
 from config.tracker import load_tracker
 from demo.harness import running_bot
+from motionwatch_standin import DiscordStandIn, Guild, MessageRecord
 from runtime.startup import prepare_database
-from standin import DiscordStandIn, Guild, MessageRecord
 from storage.engine import create_engine, session_factory, writing
 from storage.models import CustomDeadline, GuildSettings, NewsPost, NewsSource, ReminderDelivery
 from tests.conftest import PG_URL, ROOT, create_pg_database, drop_pg_database

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from config.tracker import load_tracker
 from demo.harness import running_bot
-from standin import DiscordStandIn, MessageRecord
-from standin.interactions import InteractionRecord
+from motionwatch_standin import DiscordStandIn, MessageRecord
+from motionwatch_standin.interactions import InteractionRecord
 from tests.conftest import E2E_NOW, ROOT, World
 from tests.test_chart_draw import png_size
 from web.chart import add_chart_routes

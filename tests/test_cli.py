@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from standin import DiscordStandIn
+from motionwatch_standin import DiscordStandIn
 from tests.conftest import ROOT
 from tests.test_config import VARIABLES
 

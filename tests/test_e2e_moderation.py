@@ -14,7 +14,7 @@ from sqlmodel import func, select
 
 from config.tracker import load_tracker
 from demo.harness import running_bot
-from standin import CallbackRecord, DiscordStandIn, Guild, Perm
+from motionwatch_standin import CallbackRecord, DiscordStandIn, Guild, Perm
 from storage.models import (
     AuditLog,
     CustomDeadline,

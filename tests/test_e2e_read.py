@@ -12,7 +12,7 @@ import pytest
 
 from config.tracker import load_tracker
 from demo.harness import running_bot
-from standin import CallbackRecord, DiscordStandIn, MessageRecord
+from motionwatch_standin import CallbackRecord, DiscordStandIn, MessageRecord
 from tests.conftest import E2E_NOW, ROOT, World
 
 KST = ZoneInfo("Asia/Seoul")

@@ -25,10 +25,10 @@ from sqlmodel import select
 
 from config.tracker import load_tracker
 from demo.harness import running_bot
+from motionwatch_standin import CallbackRecord, DiscordStandIn, Guild, InteractionRecord, Perm
 from services.context import BRIEF_CACHE_SECONDS, NOTIFIED_CACHE_SECONDS
 from services.convert import settings_view
 from services.guilds import GuildSettingsCache
-from standin import CallbackRecord, DiscordStandIn, Guild, InteractionRecord, Perm
 from storage.engine import create_engine, session_factory, writing
 from storage.migrate import upgrade
 from storage.models import GuildSettings

@@ -19,10 +19,10 @@ from sqlmodel import func, select
 from config.tracker import load_tracker
 from demo.harness import running_bot
 from discordbot.bot import MotionwatchBot
+from motionwatch_standin import CallbackRecord, DiscordStandIn, Guild, Perm, StandInUsageError
 from services import moderation
 from services import validation as check
 from services.errors import UserError
-from standin import CallbackRecord, DiscordStandIn, Guild, Perm, StandInUsageError
 from storage.models import AuditLog, CustomDeadline, EventRevision, GuildSettings, TimelineEvent
 from tests.conftest import E2E_NOW, ROOT
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlmodel import select
 
-from standin import DiscordStandIn, MessageRecord, Perm
+from motionwatch_standin import DiscordStandIn, MessageRecord, Perm
 from storage.engine import create_engine, session_factory
 from storage.models import NewsEntry, NewsPost, NewsSource
 from tests.conftest import ROOT

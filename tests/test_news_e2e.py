@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from config.tracker import load_tracker
 from demo.harness import running_bot
-from standin import DiscordStandIn, Guild, Perm
+from motionwatch_standin import DiscordStandIn, Guild, Perm
 from storage.models import NewsPost, NewsSource, TimelineEvent
 from tests.conftest import ROOT
 

@@ -23,8 +23,8 @@ import pytest
 from aiohttp import web
 from sqlmodel import col, select
 
+from motionwatch_standin.messages import MessageRecord
 from services.news import FAILURES_TO_DISABLE, backoff
-from standin.messages import MessageRecord
 from storage.models import NewsSource
 from tests import test_news_e2e
 from tests.measuring import earlier_objects_set_aside, watching_the_loop

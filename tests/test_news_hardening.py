@@ -16,8 +16,8 @@ from sqlmodel import col, select, update
 
 from config.tracker import load_tracker
 from demo.harness import running_bot
+from motionwatch_standin import DiscordStandIn, Perm
 from services.news import FAILURES_TO_DISABLE, MAX_POSTS_PER_POLL, PROBE_AFTER
-from standin import DiscordStandIn, Perm
 from storage.engine import writing
 from storage.models import AuditLog, NewsEntry, NewsPost, NewsSource, TimelineEvent
 from tests.conftest import ROOT

@@ -30,11 +30,11 @@ from sqlmodel import select
 
 from config.settings import Settings
 from config.tracker import load_tracker
+from motionwatch_standin import DiscordStandIn
 from news.fetch import FetchResult
 from services import news as news_service
 from services.build import build_services
 from services.news import NewsPoller, Outgoing, Sent
-from standin import DiscordStandIn
 from storage.engine import SessionFactory, create_engine, session_factory, writing
 from storage.models import GuildSource, NewsSource
 from storage.queries.news import lease_due_sources

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from standin import DiscordStandIn
+from motionwatch_standin import DiscordStandIn
 from tests.conftest import ROOT
 from tests.test_cli import run_bot, standin_env
 

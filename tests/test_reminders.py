@@ -19,8 +19,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from config.tracker import TrackerConfig, load_tracker
 from demo.harness import running_bot
 from discordbot.bot import MotionwatchBot
+from motionwatch_standin import DiscordStandIn, Guild, MessageRecord, Perm
 from runtime.startup import prepare_database
-from standin import DiscordStandIn, Guild, MessageRecord, Perm
 from storage.engine import create_engine, session_factory, writing
 from storage.models import CustomDeadline, GuildSettings, ReminderDelivery
 from tests.conftest import ROOT

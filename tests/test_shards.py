@@ -15,7 +15,7 @@ from config.shards import Shards, parse_shard_ids
 from config.tracker import load_tracker
 from demo.harness import running_bot
 from discordbot.sharding import ShardedMotionwatchBot
-from standin import DiscordStandIn
+from motionwatch_standin import DiscordStandIn
 from tests.conftest import ROOT, World
 from tests.test_cli import run_bot
 from tests.test_config import env  # noqa: F401

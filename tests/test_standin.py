@@ -27,7 +27,7 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route, handle_message_parameters
 
-from standin import (
+from motionwatch_standin import (
     SPEC_ENV,
     DiscordStandIn,
     MessageRecord,

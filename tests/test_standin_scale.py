@@ -16,14 +16,14 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from standin import (
+from motionwatch_standin import (
     DiscordStandIn,
     RateLimits,
     RouteLimit,
     StandInUsageError,
     shard_of,
 )
-from standin.ratelimits import MESSAGE_ROUTE
+from motionwatch_standin.ratelimits import MESSAGE_ROUTE
 from tests.test_standin import connected
 
 # -- a tiny bot --------------------------------------------------------------------

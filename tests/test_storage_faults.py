@@ -28,8 +28,8 @@ from sqlalchemy.engine import make_url
 
 from config.settings import normalize_database_url
 from config.tracker import load_tracker
+from motionwatch_standin import DiscordStandIn
 from runtime.startup import prepare_database
-from standin import DiscordStandIn
 from storage.engine import create_engine, session_factory
 from tests.conftest import PG_URL, ROOT
 from tests.test_cli import clean_env, standin_env

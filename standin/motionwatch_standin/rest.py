@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from standin import rules
-from standin.journal import RequestRecord
-from standin.messages import FLAG_EPHEMERAL, MessageRecord
-from standin.payload import JSON, as_snowflake
-from standin.state import State
-from standin.wire import (
+from motionwatch_standin import rules
+from motionwatch_standin.journal import RequestRecord
+from motionwatch_standin.messages import FLAG_EPHEMERAL, MessageRecord
+from motionwatch_standin.payload import JSON, as_snowflake
+from motionwatch_standin.state import State
+from motionwatch_standin.wire import (
     API_PREFIX,
     body_of,
     error_response,

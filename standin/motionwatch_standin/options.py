@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from standin.messages import MessageStore, UploadedFile
-from standin.model import Guild, World
-from standin.payload import JSON, StandInUsageError, as_snowflake
+from motionwatch_standin.messages import MessageStore, UploadedFile
+from motionwatch_standin.model import Guild, World
+from motionwatch_standin.payload import JSON, StandInUsageError, as_snowflake
 
 SUB_COMMAND = 1
 SUB_COMMAND_GROUP = 2

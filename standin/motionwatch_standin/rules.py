@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Collection
 from typing import Any
 
-from standin.payload import JSON, as_snowflake
+from motionwatch_standin.payload import JSON, as_snowflake
 
 CONTENT_MAX = 2000
 EMBEDS_MAX = 10

@@ -14,9 +14,9 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from standin.journal import FileRecord, RequestRecord
-from standin.messages import UploadedFile
-from standin.payload import dumps
+from motionwatch_standin.journal import FileRecord, RequestRecord
+from motionwatch_standin.messages import UploadedFile
+from motionwatch_standin.payload import dumps
 
 API_PREFIX = "/api/v10"
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from standin.payload import JSON
+from motionwatch_standin.payload import JSON
 
 Clock = Callable[[], float]
 

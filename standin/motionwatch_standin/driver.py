@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from standin.commands import CommandStore, SyncRecord
-from standin.gateway import ConnectRecord, Gateway
-from standin.interactions import (
+from motionwatch_standin.commands import CommandStore, SyncRecord
+from motionwatch_standin.gateway import ConnectRecord, Gateway
+from motionwatch_standin.interactions import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
     MESSAGE_COMPONENT,
@@ -26,18 +26,18 @@ from standin.interactions import (
     InteractionBook,
     InteractionRecord,
 )
-from standin.journal import Journal, RequestRecord
-from standin.messages import MessageRecord, MessageStore
-from standin.model import DEFAULT_BOT_PERMISSIONS, Guild, World
-from standin.nonces import DEFAULT_NONCE_WINDOW, NonceBook
-from standin.options import Focus, OptionBuilder, OptionValue
-from standin.payload import JSON, SnowflakeFactory, StandInUsageError
-from standin.ratelimits import RateLimiter, RateLimits, RateLimitStats
-from standin.rest import CoreRoutes
-from standin.rest_interactions import InteractionRoutes
-from standin.server import Server
-from standin.state import Settings, State
-from standin.validate import SpecValidator
+from motionwatch_standin.journal import Journal, RequestRecord
+from motionwatch_standin.messages import MessageRecord, MessageStore
+from motionwatch_standin.model import DEFAULT_BOT_PERMISSIONS, Guild, World
+from motionwatch_standin.nonces import DEFAULT_NONCE_WINDOW, NonceBook
+from motionwatch_standin.options import Focus, OptionBuilder, OptionValue
+from motionwatch_standin.payload import JSON, SnowflakeFactory, StandInUsageError
+from motionwatch_standin.ratelimits import RateLimiter, RateLimits, RateLimitStats
+from motionwatch_standin.rest import CoreRoutes
+from motionwatch_standin.rest_interactions import InteractionRoutes
+from motionwatch_standin.server import Server
+from motionwatch_standin.state import Settings, State
+from motionwatch_standin.validate import SpecValidator
 
 log = logging.getLogger(__name__)
 

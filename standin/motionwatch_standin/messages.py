@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from standin.model import User
-from standin.payload import JSON, SnowflakeFactory, as_snowflake, iso_now
+from motionwatch_standin.model import User
+from motionwatch_standin.payload import JSON, SnowflakeFactory, as_snowflake, iso_now
 
 FLAG_SUPPRESS_EMBEDS = 1 << 2
 FLAG_EPHEMERAL = 1 << 6

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from standin.commands import CommandStore
-from standin.gateway import Gateway
-from standin.interactions import InteractionBook
-from standin.journal import Journal, RequestRecord
-from standin.messages import MessageRecord, MessageStore
-from standin.model import World
-from standin.nonces import NonceBook
-from standin.payload import JSON
-from standin.rules import mentions_disabled
+from motionwatch_standin.commands import CommandStore
+from motionwatch_standin.gateway import Gateway
+from motionwatch_standin.interactions import InteractionBook
+from motionwatch_standin.journal import Journal, RequestRecord
+from motionwatch_standin.messages import MessageRecord, MessageStore
+from motionwatch_standin.model import World
+from motionwatch_standin.nonces import NonceBook
+from motionwatch_standin.payload import JSON
+from motionwatch_standin.rules import mentions_disabled
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from standin.payload import StandInTimeout
+from motionwatch_standin.payload import StandInTimeout
 
 log = logging.getLogger(__name__)
 

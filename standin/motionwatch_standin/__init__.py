@@ -27,17 +27,22 @@ Pointing a discord.py 2.7 bot at it (both class attributes; restore them after):
         await bot.close(); await task
 """
 
-from standin.commands import SyncRecord
-from standin.driver import DiscordStandIn
-from standin.interactions import AutocompleteChoice, CallbackRecord, InteractionRecord
-from standin.journal import FileRecord, RequestRecord
-from standin.messages import AttachmentRecord, MessageRecord
-from standin.model import DEFAULT_BOT_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS, Guild, Perm
-from standin.options import Upload
-from standin.payload import StandInTimeout, StandInUsageError
-from standin.ratelimits import RateLimits, RateLimitStats, RouteLimit
-from standin.shards import shard_of
-from standin.validate import SPEC_ENV, default_spec_path
+from motionwatch_standin.commands import SyncRecord
+from motionwatch_standin.driver import DiscordStandIn
+from motionwatch_standin.interactions import AutocompleteChoice, CallbackRecord, InteractionRecord
+from motionwatch_standin.journal import FileRecord, RequestRecord
+from motionwatch_standin.messages import AttachmentRecord, MessageRecord
+from motionwatch_standin.model import (
+    DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_EVERYONE_PERMISSIONS,
+    Guild,
+    Perm,
+)
+from motionwatch_standin.options import Upload
+from motionwatch_standin.payload import StandInTimeout, StandInUsageError
+from motionwatch_standin.ratelimits import RateLimits, RateLimitStats, RouteLimit
+from motionwatch_standin.shards import shard_of
+from motionwatch_standin.validate import SPEC_ENV, default_spec_path
 
 __all__ = [
     "DEFAULT_BOT_PERMISSIONS",

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 SPEC_ENV = "DISCORD_OPENAPI_SPEC"
 SPEC_URI = "urn:discord:openapi"
 _METHODS = ("get", "put", "post", "patch", "delete")
+# standin/motionwatch_standin/validate.py: the stand-in is installed editable from the
+# project's checkout (README, Quickstart), so this file stays inside it.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_spec_path() -> Path:
@@ -30,7 +33,7 @@ def default_spec_path() -> Path:
     override = os.environ.get(SPEC_ENV, "").strip()
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "shared" / "discord-api" / "openapi.json"
+    return PROJECT_ROOT.parent / "shared" / "discord-api" / "openapi.json"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ interaction goes to exactly one (`deliver_one`).
 
 A session that IDENTIFYs with ``shard: [id, count]`` is one shard of a sharded
 bot: READY lists, GUILD_CREATE brings and every guild-scoped dispatch reaches
-it only for the guilds its shard owns (see `standin.shards`); an interaction
+it only for the guilds its shard owns (see `motionwatch_standin.shards`); an interaction
 goes to a session owning its guild.
 """
 
@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
-from standin.journal import Journal
-from standin.model import Guild, World
-from standin.payload import JSON, StandInUsageError, as_snowflake, dumps
-from standin.shards import Shard
+from motionwatch_standin.journal import Journal
+from motionwatch_standin.model import Guild, World
+from motionwatch_standin.payload import JSON, StandInUsageError, as_snowflake, dumps
+from motionwatch_standin.shards import Shard
 
 log = logging.getLogger(__name__)
 

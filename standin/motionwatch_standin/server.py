@@ -5,7 +5,7 @@ find the route (an unknown one is a 404 *and* a violation, so tests notice),
 check the bot token, validate the body against the OpenAPI spec, then run the
 handler. It also adds rate-limit headers: generous ones, which let discord.py
 send requests to one route concurrently instead of one at a time, unless rate
-limits are on (`standin.ratelimits`), when over-limit requests get a 429.
+limits are on (`motionwatch_standin.ratelimits`), when over-limit requests get a 429.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from standin.journal import Journal, RequestRecord
-from standin.ratelimits import RateLimiter, Verdict
-from standin.validate import SpecValidator
-from standin.wire import (
+from motionwatch_standin.journal import Journal, RequestRecord
+from motionwatch_standin.ratelimits import RateLimiter, Verdict
+from motionwatch_standin.validate import SpecValidator
+from motionwatch_standin.wire import (
     API_PREFIX,
     attach,
     body_of,

@@ -11,7 +11,7 @@ import copy
 import time
 from dataclasses import dataclass
 
-from standin.payload import JSON, SnowflakeFactory, StandInUsageError
+from motionwatch_standin.payload import JSON, SnowflakeFactory, StandInUsageError
 
 CHAT_INPUT = 1
 

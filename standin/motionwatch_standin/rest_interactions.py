@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from standin import rules
-from standin.interactions import (
+from motionwatch_standin import rules
+from motionwatch_standin.interactions import (
     ALLOWED_CALLBACKS,
     APPLICATION_COMMAND,
     AUTOCOMPLETE_RESULT,
@@ -24,8 +24,8 @@ from standin.interactions import (
     InteractionRecord,
     callback_data,
 )
-from standin.journal import RequestRecord
-from standin.messages import (
+from motionwatch_standin.journal import RequestRecord
+from motionwatch_standin.messages import (
     FLAG_EPHEMERAL,
     FLAG_LOADING,
     MESSAGE_CHAT_INPUT_COMMAND,
@@ -33,10 +33,17 @@ from standin.messages import (
     MessageRecord,
     UploadedFile,
 )
-from standin.payload import JSON, as_snowflake
-from standin.rest import enforce, json_object, message_problems
-from standin.state import State
-from standin.wire import API_PREFIX, body_of, error_response, json_response, no_content, record_of
+from motionwatch_standin.payload import JSON, as_snowflake
+from motionwatch_standin.rest import enforce, json_object, message_problems
+from motionwatch_standin.state import State
+from motionwatch_standin.wire import (
+    API_PREFIX,
+    body_of,
+    error_response,
+    json_response,
+    no_content,
+    record_of,
+)
 
 _TRUE = ("1", "true", "True")
 

@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from standin.journal import Journal
-from standin.messages import FLAG_EPHEMERAL, AttachmentRecord, MessageRecord
-from standin.model import Guild, World
-from standin.payload import JSON
+from motionwatch_standin.journal import Journal
+from motionwatch_standin.messages import FLAG_EPHEMERAL, AttachmentRecord, MessageRecord
+from motionwatch_standin.model import Guild, World
+from motionwatch_standin.payload import JSON
 
 PING = 1
 APPLICATION_COMMAND = 2

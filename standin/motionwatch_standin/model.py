@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from standin.payload import JSON, SnowflakeFactory, StandInUsageError, iso_now
+from motionwatch_standin.payload import JSON, SnowflakeFactory, StandInUsageError, iso_now
 
 
 class Perm:
