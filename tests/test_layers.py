@@ -20,6 +20,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "services": ("render", *DISCORD),
     "render": ("services", "storage", "sqlmodel", "sqlalchemy", *DISCORD),
     "views": ("services", "render", "storage", "sqlmodel", "sqlalchemy", *DISCORD),
+    # The web pages read through services/ as the cogs do, and share render/'s words, but
+    # never Discord: they run in a process without it (bot.py --web).
+    "web": ("storage", "sqlmodel", "sqlalchemy", *DISCORD),
 }
 DYNAMIC = {"import_module", "__import__"}
 
