@@ -85,6 +85,30 @@ async def test_item_page_in_korean_by_query_and_by_browser_language(site: Site) 
     assert '<html lang="en">' in page
 
 
+async def test_a_shared_change_shows_on_the_next_request(site: Site) -> None:
+    _, before = await get(site, "/items/gsomia")
+    assert "A new shared event" not in before
+    item_id = site.services.item_ids["gsomia"]
+    seed = SeedEvent(
+        key="late",
+        occurred_at=E2E_NOW.replace(year=2025),
+        precision=Precision.DATE,
+        summary_en="A new shared event",
+        summary_ko="새 공유 사건",
+        source_name="Wire",
+        source_url="https://wire.invalid/late",
+    )
+    async with writing(site.services.sessions) as session:
+        await seed_events(session, item_id=item_id, item_key="gsomia", seeds=[seed])
+        await site.services.changed(session, Scope.item(item_id))
+        await session.commit()
+    _, after = await get(site, "/items/gsomia")
+    assert "A new shared event" in after
+    assert after.count("<li>") == before.count("<li>") + 1
+    _, korean = await get(site, "/items/gsomia?lang=ko")
+    assert "새 공유 사건" in korean
+
+
 async def test_unknown_item_is_a_404_page_with_the_key_escaped(site: Site) -> None:
     status, page = await get(site, "/items/%3Cscript%3Ealert(1)%3C%2Fscript%3E?lang=en")
     assert status == 404

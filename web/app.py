@@ -12,7 +12,8 @@ from aiohttp import web
 
 from services.context import Services
 from services.health import health
-from web.pages import choose_language, index_page, item_page, not_found_page
+from web.pages import choose_language, index_page, item_inputs, item_page, not_found_page
+from web.rendered import RenderedPages
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 SERVICES = web.AppKey("services", Services)
 STARTED_AT = web.AppKey("started_at", datetime)
 TEMPLATE_ENV = web.AppKey("templates", jinja2.Environment)
+RENDERED = web.AppKey("rendered", RenderedPages)
 
 # The pages carry no script and load nothing from elsewhere; a browser holds them to it,
 # so that even a summary that escaped escaping could not run.
@@ -48,6 +50,7 @@ def make_app(services: Services, *, started_at: datetime | None = None) -> web.A
     app[SERVICES] = services
     app[STARTED_AT] = started_at if started_at is not None else services.clock()
     app[TEMPLATE_ENV] = templates()
+    app[RENDERED] = RenderedPages()
     app.router.add_get("/", _index, name="index")
     app.router.add_get("/healthz", _healthz, name="healthz")
     app.router.add_get("/items/{key}", _item, name="item")
@@ -66,10 +69,13 @@ def _language(request: web.Request) -> str:
     return choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
 
 
-def _html(request: web.Request, template: str, page: Any, *, status: int = 200) -> web.Response:
-    text = request.app[TEMPLATE_ENV].get_template(template).render(page=page)
+def _render(request: web.Request, template: str, page: Any) -> str:
+    return request.app[TEMPLATE_ENV].get_template(template).render(page=page)
+
+
+def _html(request: web.Request, text: str, *, language: str, status: int = 200) -> web.Response:
     response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
-    response.headers["Content-Language"] = page.language
+    response.headers["Content-Language"] = language
     # The language can come from Accept-Language: a shared cache must keep one copy per value.
     response.headers["Vary"] = "Accept-Language"
     return response
@@ -77,8 +83,9 @@ def _html(request: web.Request, template: str, page: Any, *, status: int = 200) 
 
 async def _index(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    page = await index_page(services, language=_language(request), now=services.clock())
-    return _html(request, "index.html", page)
+    language = _language(request)
+    page = await index_page(services, language=language, now=services.clock())
+    return _html(request, _render(request, "index.html", page), language=language)
 
 
 async def _item(request: web.Request) -> web.Response:
@@ -87,9 +94,17 @@ async def _item(request: web.Request) -> web.Response:
     language = _language(request)
     spec = next((s for s in services.tracker.items if s.key == key), None)
     if spec is None:
-        return _html(request, "not_found.html", not_found_page(language, key), status=404)
-    page = await item_page(services, spec=spec, language=language, now=services.clock())
-    return _html(request, "item.html", page)
+        missing = _render(request, "not_found.html", not_found_page(language, key))
+        return _html(request, missing, language=language, status=404)
+    inputs = await item_inputs(services, spec=spec, now=services.clock())
+    rendered = request.app[RENDERED]
+    text = rendered.get((key, language), inputs.basis)
+    if text is None:
+        # Building and rendering a long timeline takes milliseconds; its reads are cached,
+        # so the page is kept for as long as they are.
+        text = _render(request, "item.html", item_page(inputs, language=language))
+        rendered.put((key, language), inputs.basis, text)
+    return _html(request, text, language=language)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -252,9 +252,21 @@ async def index_page(services: Services, *, language: str, now: datetime) -> Ind
     )
 
 
-async def item_page(
-    services: Services, *, spec: ItemSpec, language: str, now: datetime
-) -> ItemPage:
+@dataclass(frozen=True, slots=True)
+class ItemInputs:
+    """What an item page is made of: the shared status and the whole shared timeline."""
+
+    status: ItemStatus
+    events: tuple[EventView, ...]
+
+    @property
+    def basis(self) -> tuple[object, ...]:
+        """The read cache's own objects: while they are the same, so is the page."""
+        return (self.status.assessment, self.events)
+
+
+async def item_inputs(services: Services, *, spec: ItemSpec, now: datetime) -> ItemInputs:
+    # guild_id=None: the shared history only; a guild's own events stay behind its secret link.
     (status,) = await statuses(services, guild_id=None, item=spec, now=now)
     events: tuple[EventView, ...] = ()
     if status.event_count:
@@ -265,6 +277,11 @@ async def item_page(
             page=1,
             per_page=status.event_count,
         )
+    return ItemInputs(status, events)
+
+
+def item_page(inputs: ItemInputs, *, language: str) -> ItemPage:
+    status, spec = inputs.status, inputs.status.spec
     a = status.assessment
     facts = (
         _agreement_facts(language, status)
@@ -289,7 +306,7 @@ async def item_page(
         item=summarize(language, status),
         derived=a.derived and a.stage is not None and not a.facts.get("deemed_discarded"),
         facts=tuple(facts),
-        events=tuple(event_row(language, spec, e) for e in events),
+        events=tuple(event_row(language, spec, e) for e in inputs.events),
         event_count=status.event_count,
         zone=t(language, "web.zone", zone=str(spec.timezone)),
         chart_src=f"/items/{spec.key}/chart.svg",
