@@ -46,6 +46,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="migrate the database, load and validate the configuration, print each item's "
         "state and next deadline, and exit without connecting",
     )
+    mode.add_argument(
+        "--web",
+        action="store_true",
+        help="serve only the web pages on WEB_PORT (or PORT), without connecting to Discord "
+        "(no token needed); the database is migrated first, as --check does",
+    )
     parser.add_argument(
         "--now",
         type=_instant,
@@ -88,7 +94,11 @@ def load_configuration(*, require_token: bool) -> tuple[Settings, TrackerConfig]
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        settings, tracker = load_configuration(require_token=not (args.check or args.demo))
+        settings, tracker = load_configuration(
+            require_token=not (args.check or args.demo or args.web)
+        )
+        if args.web and settings.web_port is None:
+            raise ConfigError(["WEB_PORT: required with --web (PORT is read too when it is unset)"])
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
@@ -104,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
             lines = asyncio.run(run_check(settings, tracker, now=now))
             print("\n".join(lines))
             return EXIT_OK
+
+        if args.web:
+            from runtime.web import run_web
+
+            assert settings.web_port is not None  # checked above
+            return asyncio.run(run_web(settings, tracker, port=settings.web_port))
 
         if args.demo:
             try:

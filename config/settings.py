@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # of shard_ids reads it. NoDecode: "0,1" is not JSON, and is parsed below.
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
+    # The web pages and calendars (SPEC §8); unset: off. PORT, as platforms set it, is read
+    # when WEB_PORT is not given (load_settings).
+    web_port: int | None = Field(default=None, ge=1, le=65535)
 
     @property
     def shards(self) -> Shards:
@@ -81,7 +84,7 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("shard_count", "dev_guild_id", mode="before")
+    @field_validator("shard_count", "dev_guild_id", "web_port", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # As in .env.example, where every variable is listed and the unused ones are blank.
@@ -113,11 +116,14 @@ def load_settings(*, require_token: bool, env_file: Path | None = Path(".env")) 
     """Read and validate the settings, or raise ConfigError with a line per bad variable."""
     problems: list[str] = []
     settings: Settings | None = None
+    fallback = _port_fallback(env_file)
     try:
-        settings = Settings(_env_file=env_file)
+        settings = Settings(_env_file=env_file, **cast(dict[str, Any], fallback))
     except ValidationError as exc:
         for error in exc.errors():
             name = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
+            if name == "WEB_PORT" and fallback:
+                name = "PORT"  # the value came from PORT: name the variable the user set
             given = error.get("input")
             shown = f" (got {given!r})" if isinstance(given, str | int) else ""
             message = str(error["msg"]).removeprefix("Value error, ")
@@ -130,6 +136,16 @@ def load_settings(*, require_token: bool, env_file: Path | None = Path(".env")) 
     if problems or settings is None:
         raise ConfigError(problems)
     return settings
+
+
+def _port_fallback(env_file: Path | None) -> dict[str, str]:
+    """PORT stands in for WEB_PORT when WEB_PORT is not given (blank counts as not given)."""
+    file_values = dotenv_values(env_file) if env_file and env_file.exists() else {}
+    for name in ("WEB_PORT", "web_port"):
+        if (os.environ.get(name) or file_values.get(name) or "").strip():
+            return {}
+    port = os.environ.get("PORT") or file_values.get("PORT") or ""
+    return {"web_port": port} if port.strip() else {}
 
 
 def _token_given(settings: Settings | None, env_file: Path | None) -> bool:

@@ -31,8 +31,12 @@ async def running_bot(
     shard_count: int | None = None,
     shard_ids: Sequence[int] | None = None,
     ready_timeout: float = 15.0,
+    web_port: int | None = None,
 ) -> AsyncIterator[MotionwatchBot]:
-    """The real MotionwatchBot, logged in to ``standin`` and connected, until the block ends."""
+    """The real MotionwatchBot, logged in to ``standin`` and connected, until the block ends.
+
+    ``web_port``: serve the web pages there too, as WEB_PORT does.
+    """
     settings = Settings(
         _env_file=None,
         discord_token=standin.bot_token,
@@ -44,6 +48,7 @@ async def running_bot(
         allow_private_sources=allow_private_sources,
         shard_count=shard_count,
         shard_ids=None if shard_ids is None else tuple(shard_ids),
+        web_port=web_port,
     )
     point_at(settings.discord_api_base, settings.discord_gateway_url)
     # Jobs are added but never run on their own: the caller drives sweeps and polls,

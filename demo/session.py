@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import textwrap
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
+
 from config.settings import Settings
 from config.tracker import TrackerConfig
 from demo.feed import DemoFeed, Story, serving
 from demo.harness import running_bot
-from demo.transcript import render_message
+from demo.transcript import page_text, render_message
 from discordbot.bot import MotionwatchBot
 from motionwatch_standin import DiscordStandIn, Guild, MessageRecord, Perm
+from web.app import make_app
+from web.serve import WebServer, start_web
 
 log = logging.getLogger(__name__)
 READER_ZONE = ZoneInfo("Asia/Seoul")
@@ -203,6 +208,7 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
                 out.show(reminder)
 
                 await _news_scene(standin, bot, clock, out, names, guild, channel, moderator)
+                await _web_scene(bot)
             print()
             problems = standin.violations
             print(
@@ -287,6 +293,37 @@ async def _news_scene(
         )
         await clicked.response()
         out.show(standin.message(story.id))
+
+
+# How much of the item page the demo prints: enough to see the status and the first events.
+WEB_LINES_SHOWN = 14
+
+
+async def _web_scene(bot: MotionwatchBot) -> None:
+    """The web pages (SPEC §8) over the demo's store, as a browser on this machine gets them."""
+    server = await start_web(make_app(bot.services), host="127.0.0.1", port=0)
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"{server.url}/items/gsomia"
+            async with http.get(url, headers={"Accept-Language": "en"}) as response:
+                html = await response.text()
+            print(f"\n── the web page {url} (HTTP {response.status}), as text:")
+            lines = page_text(html)
+            for line in lines[:WEB_LINES_SHOWN]:
+                print("   " + textwrap.shorten(line, 76, placeholder=" …"))
+            if len(lines) > WEB_LINES_SHOWN:
+                print(f"   … {len(lines) - WEB_LINES_SHOWN} more lines")
+            await _calendar_scene(server, http)
+    finally:
+        await server.stop()
+
+
+async def _calendar_scene(server: WebServer, http: aiohttp.ClientSession) -> None:
+    """Hook for the calendar feed's part of the demo (SPEC §8 /calendar/<secret>.ics).
+
+    The calendar routes are added to the app elsewhere; their scene goes here, with the
+    same server and client as the item page's.
+    """
 
 
 def _button(message: MessageRecord | None, label: str) -> str:

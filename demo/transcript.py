@@ -6,6 +6,7 @@ import re
 import textwrap
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -102,3 +103,49 @@ def render_message(
     if buttons:
         lines.append("  " + " ".join(buttons))
     return lines
+
+
+class _TextLines(HTMLParser):
+    """A page's visible text, a line per block, as a terminal shows it."""
+
+    BLOCKS = frozenset(
+        {"p", "div", "li", "h1", "h2", "h3", "dt", "dd", "section", "header", "footer", "br", "tr"}
+    )
+    HIDDEN = frozenset({"style", "script", "title", "head"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self._current: list[str] = []
+        self._hidden = 0
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self._current).split())
+        if text:
+            self.lines.append(text)
+        self._current = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self._hidden += 1
+        elif tag in self.BLOCKS:
+            self._flush()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self.BLOCKS:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self._current.append(data)
+
+
+def page_text(html: str) -> list[str]:
+    """The readable text of an HTML page, tags stripped, one line per block."""
+    parser = _TextLines()
+    parser.feed(html)
+    parser.close()
+    parser._flush()
+    return parser.lines

@@ -29,6 +29,8 @@ from services.announcements import Announcements
 from services.context import Services
 from services.news import NewsPoller
 from services.reminders import Reminders
+from web.app import make_app
+from web.serve import WebServer, start_web
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ NEWS_TICK_SECONDS = 30
 ANNOUNCE_SECONDS = 30
 # How long a stop waits for a running poll or sweep to finish.
 JOB_GRACE_SECONDS = 20
+
+# The web pages listen on every interface: a platform routes to the container's address.
+WEB_HOST = "0.0.0.0"
 
 # The cogs, loaded in this order; one explicit list, no directory scanning.
 COGS = (
@@ -97,6 +102,8 @@ class MotionwatchBot(commands.Bot):
         # Until setup_hook has finished, a stop cancels it (bot.py): a close() beside it
         # would let it start the scheduler on an engine already being disposed.
         self.set_up = False
+        # The web pages (SPEC §8), when WEB_PORT is set; started in setup_hook.
+        self.web: WebServer | None = None
         self.news = NewsPoller(
             services,
             post=lambda out: post_news(self, out),
@@ -135,6 +142,12 @@ class MotionwatchBot(commands.Bot):
             services.engine, services.sessions, items=services.tracker.items
         )
         services.item_ids.update(prepared.item_ids)
+        port = services.settings.web_port
+        if port is not None:
+            # Once the items are known, and before the gateway: a platform that set PORT
+            # expects it answered soon after the start.
+            app = make_app(services, started_at=self.now() - self.uptime)
+            self.web = await start_web(app, host=WEB_HOST, port=port)
         await self.tree.set_translator(CatalogTranslator())
         for name in COGS:
             await self.load_extension(name)
@@ -232,6 +245,9 @@ class MotionwatchBot(commands.Bot):
             )
         except TimeoutError:
             log.warning("stopping with work unfinished; news posts wait for the next start")
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         if self.services.changes is not None:
             await self.services.changes.stop()
         await super().close()

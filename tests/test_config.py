@@ -397,6 +397,8 @@ VARIABLES = [
     "LOG_LEVEL",
     "SHARD_COUNT",
     "SHARD_IDS",
+    "WEB_PORT",
+    "PORT",
 ]
 
 TOKEN = "MTIz.secret-token-value.XYZ"

@@ -36,6 +36,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "aiohttp",
         *DISCORD,
     ),
+    # The web pages read through services/ as the cogs do, and share render/'s words, but
+    # never Discord: they run in a process without it (bot.py --web).
+    "web": ("storage", "sqlmodel", "sqlalchemy", *DISCORD),
 }
 DYNAMIC = {"import_module", "__import__"}
 

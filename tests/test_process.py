@@ -113,5 +113,11 @@ def test_demo_plays_a_session_and_exits_0() -> None:
     assert "(Demo, not real) Seoul and Tokyo agree to keep GSOMIA for another year" in news
     assert "[Add to timeline] [Not relevant]" in news
     assert "Added to the timeline as #26 by @Jun." in news
+    # The web page of the item: the shared history, which the guild's own notice leaves alone.
+    web = out[out.index("── the web page http://127.0.0.1:") :]
+    assert "/items/gsomia (HTTP 200), as text:" in web
+    assert "South Korea–Japan GSOMIA (gsomia)" in web
+    assert "Termination notice withdrawn (back in force)" in web
+    assert "<" not in web.split("stand-in:")[0]  # tags stripped
     assert "0 spec violations" in out
     assert "Traceback" not in result.stderr

@@ -321,3 +321,8 @@ async def sources_for(session: AsyncSession, *, guild_id: int) -> Sequence[NewsS
     own = select(GuildSource.source_id).where(col(GuildSource.guild_id) == guild_id)
     stmt = select(NewsSource).where(or_(col(NewsSource.from_config), col(NewsSource.id).in_(own)))
     return (await session.exec(stmt.order_by(col(NewsSource.id)))).all()
+
+
+async def last_poll_at(session: AsyncSession) -> datetime | None:
+    """When any process last polled any news source; None before the first poll."""
+    return (await session.exec(select(func.max(col(NewsSource.last_polled_at))))).one()
