@@ -31,6 +31,7 @@ async def running_bot(
     shard_count: int | None = None,
     shard_ids: Sequence[int] | None = None,
     ready_timeout: float = 15.0,
+    public_url: str | None = None,
 ) -> AsyncIterator[MotionwatchBot]:
     """The real MotionwatchBot, logged in to ``standin`` and connected, until the block ends."""
     settings = Settings(
@@ -44,6 +45,7 @@ async def running_bot(
         allow_private_sources=allow_private_sources,
         shard_count=shard_count,
         shard_ids=None if shard_ids is None else tuple(shard_ids),
+        public_url=public_url,
     )
     point_at(settings.discord_api_base, settings.discord_gateway_url)
     # Jobs are added but never run on their own: the caller drives sweeps and polls,

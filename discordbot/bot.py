@@ -54,6 +54,7 @@ COGS = (
     "cogs.deadline",
     "cogs.setup",
     "cogs.source",
+    "cogs.export",
 )
 
 

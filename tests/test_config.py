@@ -397,6 +397,7 @@ VARIABLES = [
     "LOG_LEVEL",
     "SHARD_COUNT",
     "SHARD_IDS",
+    "PUBLIC_URL",
 ]
 
 TOKEN = "MTIz.secret-token-value.XYZ"
@@ -452,6 +453,9 @@ def test_poll_interval_down_to_one(env: pytest.MonkeyPatch) -> None:
         ("LOG_LEVEL", "LOUD"),
         ("DISCORD_API_BASE", "discord.example"),
         ("ALLOW_PRIVATE_SOURCES", "perhaps"),
+        ("PUBLIC_URL", "motionwatch.example.org"),
+        ("PUBLIC_URL", "ftp://motionwatch.example.org"),
+        ("PUBLIC_URL", "https://"),
     ],
 )
 def test_each_bad_variable_is_named(env: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -459,6 +463,15 @@ def test_each_bad_variable_is_named(env: pytest.MonkeyPatch, name: str, value: s
     problems = settings_problems()
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"{name}: ")
+
+
+def test_public_url_loses_its_trailing_slash(env: pytest.MonkeyPatch) -> None:
+    env.setenv("PUBLIC_URL", " https://mw.example.org/bot/ ")
+    assert load_settings(require_token=False, env_file=None).public_url == (
+        "https://mw.example.org/bot"
+    )
+    env.setenv("PUBLIC_URL", "")
+    assert load_settings(require_token=False, env_file=None).public_url is None
 
 
 def test_missing_token_when_required(env: pytest.MonkeyPatch) -> None:

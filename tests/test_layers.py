@@ -20,6 +20,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "services": ("render", *DISCORD),
     "render": ("services", "storage", "sqlmodel", "sqlalchemy", *DISCORD),
     "views": ("services", "render", "storage", "sqlmodel", "sqlalchemy", *DISCORD),
+    # The files /export and the calendar feed give: written from views, like render.
+    "exporting": ("services", "storage", "sqlmodel", "sqlalchemy", *DISCORD),
+    # The web server reads through services, never through Discord.
+    "web": DISCORD,
 }
 DYNAMIC = {"import_module", "__import__"}
 

@@ -1,0 +1,1 @@
+"""The web server's routes (SPEC §8)."""
