@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-import icalendar
 import pytest
 from aiohttp import web
 from sqlmodel import col, select, update
@@ -26,6 +25,7 @@ from services.moderation import add_deadline, add_update, edit_update, remove_de
 from services.reading import upcoming_deadlines
 from storage.engine import create_engine, session_factory, writing
 from storage.models import AuditLog, CustomDeadline
+from tests.calendars import Vevent, vevents
 from tests.conftest import ROOT
 from web.calendar import add_calendar_routes
 
@@ -54,14 +54,13 @@ class Feed:
     async def get(self, secret: str) -> httpx.Response:
         return await self.http.get(f"{self.base}/calendar/{secret}.ics")
 
-    async def events(self, secret: str) -> dict[str, icalendar.Event]:
+    async def events(self, secret: str) -> dict[str, Vevent]:
         """The feed's VEVENTs by UID; each UID must appear once."""
         response = await self.get(secret)
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/calendar; charset=utf-8"
-        parsed = icalendar.Calendar.from_ical(response.content)
-        events = [c for c in parsed.walk("VEVENT")]
-        uids = [str(e["UID"]) for e in events]
+        events = vevents(response.content)
+        uids = [e.uid for e in events]
         assert len(uids) == len(set(uids)), uids
         return dict(zip(uids, events, strict=True))
 
@@ -97,10 +96,10 @@ async def feed(database_url: str) -> AsyncIterator[Feed]:
     await engine.dispose()
 
 
-def _start(event: icalendar.Event) -> datetime:
-    start = event["DTSTART"].dt
+def _start(event: Vevent) -> datetime:
+    start = event.start
     assert isinstance(start, datetime) and start.utcoffset() == timedelta(0)
-    return start  # type: ignore[no-any-return]
+    return start
 
 
 async def _custom(feed: Feed, title: str, when: str, guild_id: int = GUILD) -> CustomDeadline:
@@ -128,7 +127,7 @@ async def test_feed_gives_every_deadline_once_at_its_utc_instant(feed: Feed) -> 
 
     shown = await upcoming_deadlines(s, guild_id=GUILD, item=None, now=feed.clock())
     assert sorted(_start(e) for e in events.values()) == sorted(r.deadline.at for r in shown)
-    by_summary = {str(e["SUMMARY"]): e for e in events.values()}
+    by_summary = {e.summary: e for e in events.values()}
     # GSOMIA renews on 23 November (Seoul) unless notice is given 90 days before.
     renewal = by_summary["Renewal · South Korea–Japan GSOMIA"]
     assert _start(renewal) == datetime(2027, 11, 22, 15, tzinfo=UTC)
@@ -136,16 +135,16 @@ async def test_feed_gives_every_deadline_once_at_its_utc_instant(feed: Feed) -> 
     assert _start(notice) == datetime(2027, 11, 23, tzinfo=KST) - timedelta(days=90)
     custom = by_summary['Hearing, "final" · South Korea–Japan GSOMIA']
     assert _start(custom) == datetime(2027, 1, 15, 5, tzinfo=UTC)
-    assert str(custom["UID"]) == f"{GUILD}-gsomia-custom:{first.id}@mw.example.org"
+    assert custom.uid == f"{GUILD}-gsomia-custom:{first.id}@mw.example.org"
     assert "다른 서버의 기한" not in (await feed.get(secret)).text
     for event in events.values():
-        assert int(event["SEQUENCE"]) == 0 and str(event["STATUS"]) == "CONFIRMED"
+        assert event.sequence == 0 and event.status == "CONFIRMED"
 
 
 async def test_a_korean_guild_gets_korean_words(feed: Feed) -> None:
     await set_language(feed.services, guild_id=GUILD, actor_id=ADMIN, language="ko")
     secret = await calendar.ensure_secret(feed.services, guild_id=GUILD, actor_id=ADMIN)
-    summaries = {str(e["SUMMARY"]) for e in (await feed.events(secret)).values()}
+    summaries = {e.summary for e in (await feed.events(secret)).values()}
     assert "자동 연장 · 한일 군사정보보호협정(GSOMIA)" in summaries
 
 
@@ -157,7 +156,7 @@ async def test_moved_and_cancelled_deadlines_keep_their_uid(feed: Feed) -> None:
     dropped = await _custom(feed, "Dropped hearing", "2027-02-15")
     secret = await calendar.ensure_secret(s, guild_id=GUILD, actor_id=ADMIN)
     before = await feed.events(secret)
-    uid = {str(e["SUMMARY"]).split(" · ")[0]: u for u, e in before.items()}
+    uid = {e.summary.split(" · ")[0]: u for u, e in before.items()}
 
     # A custom deadline moved (its time changed in the store), another removed.
     async with writing(s.sessions) as session:
@@ -186,21 +185,19 @@ async def test_moved_and_cancelled_deadlines_keep_their_uid(feed: Feed) -> None:
 
     moved_event = after[uid["Moved hearing"]]
     assert _start(moved_event) == datetime(2027, 1, 20, 5, tzinfo=UTC)
-    assert int(moved_event["SEQUENCE"]) == 1 and str(moved_event["STATUS"]) == "CONFIRMED"
+    assert moved_event.sequence == 1 and moved_event.status == "CONFIRMED"
     for name in ("Dropped hearing", "Renewal", "Notice deadline"):
         gone = after[uid[name]]
-        assert str(gone["STATUS"]) == "CANCELLED", name
-        assert int(gone["SEQUENCE"]) == 1
+        assert gone.status == "CANCELLED", name
+        assert gone.sequence == 1
         assert _start(gone) == _start(before[uid[name]])
     termination = [e for u, e in after.items() if u not in before]
-    assert [str(e["SUMMARY"]) for e in termination] == ["Termination · South Korea–Japan GSOMIA"]
+    assert [e.summary for e in termination] == ["Termination · South Korea–Japan GSOMIA"]
     ends = _start(termination[0])
     assert ends == datetime(2027, 11, 23, tzinfo=KST)
     # Asked again with nothing changed: the same versions, nothing counted up twice.
     again = await feed.events(secret)
-    assert {u: int(e["SEQUENCE"]) for u, e in again.items()} == {
-        u: int(e["SEQUENCE"]) for u, e in after.items()
-    }
+    assert {u: e.sequence for u, e in again.items()} == {u: e.sequence for u, e in after.items()}
 
     # The notice moved past this term's notice deadline: termination moves a year on,
     # the same UID with a higher SEQUENCE.
@@ -219,7 +216,7 @@ async def test_moved_and_cancelled_deadlines_keep_their_uid(feed: Feed) -> None:
     later = await feed.events(secret)
     (uid_t,) = [u for u, e in after.items() if u not in before]
     assert _start(later[uid_t]) == datetime(2028, 11, 23, tzinfo=KST)
-    assert int(later[uid_t]["SEQUENCE"]) == 1 and str(later[uid_t]["STATUS"]) == "CONFIRMED"
+    assert later[uid_t].sequence == 1 and later[uid_t].status == "CONFIRMED"
     # Passed deadlines (the hearings in January and February) have dropped out.
     assert uid["Moved hearing"] not in later and uid["Dropped hearing"] not in later
 
