@@ -52,7 +52,7 @@ class ExportCog(commands.Cog):
             entries = await deadlines_export(
                 bot.services, guild_id=interaction.guild_id, item=spec, now=now
             )
-            data = build_calendar(entries, language=language, now=now)
+            data = build_calendar(entries, language=language)
             text = t(language, "export.ics", count=len(entries))
             secret = await existing_secret(bot.services, guild_id=interaction.guild_id)
             if secret is not None:

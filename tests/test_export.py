@@ -212,7 +212,7 @@ async def test_ics_export_is_exactly_what_deadlines_shows(services: Services) ->
         now=NOW,
     )
     entries = await deadlines_export(services, guild_id=GUILD, item=None, now=NOW)
-    events = vevents(build_calendar(entries, language="en", now=NOW))
+    events = vevents(build_calendar(entries, language="en"))
     shown = await upcoming_deadlines(services, guild_id=GUILD, item=None, now=NOW)
     assert len(events) == len(shown) == 4
     assert sorted(e.start for e in events) == sorted(r.deadline.at for r in shown)

@@ -23,7 +23,7 @@ def add_calendar_routes(app: web.Application, *, services: Services) -> None:
             return web.Response(status=404, text="Not found\n")
         now = services.clock()
         entries = await reconcile(services, guild_id=guild_id, now=now)
-        body = build_calendar(entries, language=await guild_language(services, guild_id), now=now)
+        body = build_calendar(entries, language=await guild_language(services, guild_id))
         return web.Response(
             body=body,
             content_type=CALENDAR_TYPE,
