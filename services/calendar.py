@@ -81,6 +81,7 @@ async def _set_secret(services: Services, *, guild_id: int, actor_id: int, rotat
             return row.secret  # made by a concurrent /setup calendar show
         now = services.clock()
         secret = new_secret()
+        existed = row is not None
         if row is None:
             row = CalendarSecret(guild_id=guild_id, secret=secret, created_at=now)
         row.secret, row.created_by, row.created_at = secret, actor_id, now
@@ -93,7 +94,7 @@ async def _set_secret(services: Services, *, guild_id: int, actor_id: int, rotat
             action="setup.calendar_rotate" if rotate else "setup.calendar_create",
             target_type="calendar_secret",
             target_id=str(guild_id),
-            before={"secret": "set"} if rotate else None,
+            before={"secret": "set"} if existed else None,
             after={"secret": "rotated" if rotate else "created"},
             at=now,
         )

@@ -243,4 +243,5 @@ async def test_rotated_secret_is_a_404_and_the_new_one_works(feed: Feed) -> None
             )
         ).all()
     assert [a.action for a in audits] == ["setup.calendar_create", "setup.calendar_rotate"]
+    assert [a.before for a in audits] == [None, {"secret": "set"}]
     assert all(old not in str(a.after) and new not in str(a.after) for a in audits)

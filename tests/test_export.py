@@ -314,6 +314,8 @@ async def test_export_csv_and_json_attachments_read_back(server: Server) -> None
             server.bot.services, guild_id=server.guild.id, item=_item(server.bot.services, "gsomia")
         )
         assert events == expected and events
+    unknown = await server.ask(server.member, "export", format="csv", item="nope")
+    assert unknown.ephemeral and not unknown.attachments and "nope" in (unknown.content or "")
 
 
 async def test_setup_calendar_rotate_by_an_admin_refused_to_a_member(server: Server) -> None:
