@@ -1,4 +1,4 @@
-"""/setup channel|role|reminders|language|show: administrators say where and how the bot speaks."""
+"""/setup channel|role|reminders|language|show|calendar: where and how the bot speaks."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ from discordbot.replies import NO_MENTIONS, respond
 from discordbot.translator import L
 from i18n import t
 from render.setup import render_settings
+from services import calendar as calendars
 from services import guild_setup
 from services.permissions import Level
 from tracker.offsets import format_offsets
+
+CALENDAR_ACTIONS = ("show", "rotate")
 
 
 def _choices(prefix: str, values: tuple[str, ...]) -> list[Choice[str]]:
@@ -140,6 +143,31 @@ class SetupCog(commands.Cog):
         await respond(
             interaction, render_settings(await language_of(interaction), settings), ephemeral=True
         )
+
+    @setup_group.command(
+        name=L("cmd.setup_calendar.name"), description=L("cmd.setup_calendar.description")
+    )
+    @app_commands.rename(action=L("opt.calendar_action.name"))
+    @app_commands.describe(action=L("opt.calendar_action.description"))
+    @app_commands.choices(action=_choices("choice.calendar_action", CALENDAR_ACTIONS))
+    @require(Level.ADMINISTRATOR)
+    async def calendar(self, interaction: Interaction, action: Choice[str]) -> None:
+        assert interaction.guild_id is not None
+        services = bot_of(interaction).services
+        ids = {"guild_id": interaction.guild_id, "actor_id": interaction.user.id}
+        if action.value == "rotate":
+            secret = await calendars.rotate_secret(services, **ids)
+        else:
+            secret = await calendars.ensure_secret(services, **ids)
+        link = calendars.calendar_link(services.settings, secret)
+        verb = "rotated" if action.value == "rotate" else "show"
+        language = await language_of(interaction)
+        text = (
+            t(language, f"export.calendar_{verb}", url=link.url)
+            if link.url is not None
+            else t(language, f"export.calendar_path_{verb}", path=link.path)
+        )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 async def setup(bot: MotionwatchBot) -> None:

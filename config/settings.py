@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -52,6 +53,8 @@ class Settings(BaseSettings):
     # The web pages and calendars (SPEC §8); unset: off. PORT, as platforms set it, is read
     # when WEB_PORT is not given (load_settings).
     web_port: int | None = Field(default=None, ge=1, le=65535)
+    # Where people reach the web server, for links the bot gives in Discord (SPEC §6, §8).
+    public_url: str | None = None
 
     @property
     def shards(self) -> Shards:
@@ -77,6 +80,19 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://", "ws://", "wss://")):
             raise ValueError("must be an http(s):// or ws(s):// URL")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s):// URL, e.g. https://motionwatch.example.org")
+        if parts.query or parts.fragment or any(c.isspace() for c in value):
+            raise ValueError("must be a plain http(s):// URL without a query, fragment or spaces")
         return value
 
     @field_validator("log_level", mode="before")

@@ -32,6 +32,7 @@ async def running_bot(
     shard_ids: Sequence[int] | None = None,
     ready_timeout: float = 15.0,
     web_port: int | None = None,
+    public_url: str | None = None,
 ) -> AsyncIterator[MotionwatchBot]:
     """The real MotionwatchBot, logged in to ``standin`` and connected, until the block ends.
 
@@ -49,6 +50,7 @@ async def running_bot(
         shard_count=shard_count,
         shard_ids=None if shard_ids is None else tuple(shard_ids),
         web_port=web_port,
+        public_url=public_url,
     )
     point_at(settings.discord_api_base, settings.discord_gateway_url)
     # Jobs are added but never run on their own: the caller drives sweeps and polls,

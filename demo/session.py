@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from demo.harness import running_bot
 from demo.transcript import page_text, render_message
 from discordbot.bot import MotionwatchBot
 from motionwatch_standin import DiscordStandIn, Guild, MessageRecord, Perm
+from services import calendar as calendars
 from web.app import make_app
 from web.serve import WebServer, start_web
 
@@ -208,7 +209,9 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
                 out.show(reminder)
 
                 await _news_scene(standin, bot, clock, out, names, guild, channel, moderator)
-                await _web_scene(bot)
+                await _web_scene(
+                    bot, lambda: _calendar_command(standin, guild, channel, moderator, out)
+                )
             print()
             problems = standin.violations
             print(
@@ -299,7 +302,7 @@ async def _news_scene(
 WEB_LINES_SHOWN = 14
 
 
-async def _web_scene(bot: MotionwatchBot) -> None:
+async def _web_scene(bot: MotionwatchBot, ask_for_calendar: Callable[[], Awaitable[None]]) -> None:
     """The web pages (SPEC §8) over the demo's store, as a browser on this machine gets them."""
     server = await start_web(make_app(bot.services), host="127.0.0.1", port=0)
     try:
@@ -308,22 +311,49 @@ async def _web_scene(bot: MotionwatchBot) -> None:
             async with http.get(url, headers={"Accept-Language": "en"}) as response:
                 html = await response.text()
             print(f"\n── the web page {url} (HTTP {response.status}), as text:")
-            lines = page_text(html)
-            for line in lines[:WEB_LINES_SHOWN]:
-                print("   " + textwrap.shorten(line, 76, placeholder=" …"))
-            if len(lines) > WEB_LINES_SHOWN:
-                print(f"   … {len(lines) - WEB_LINES_SHOWN} more lines")
-            await _calendar_scene(server, http)
+            _print_lines(page_text(html), WEB_LINES_SHOWN)
+            await ask_for_calendar()
+            await _calendar_scene(bot, server, http)
     finally:
         await server.stop()
 
 
-async def _calendar_scene(server: WebServer, http: aiohttp.ClientSession) -> None:
-    """Hook for the calendar feed's part of the demo (SPEC §8 /calendar/<secret>.ics).
+async def _calendar_command(
+    standin: DiscordStandIn, guild: Guild, channel: int, moderator: int, out: Printer
+) -> None:
+    out.say("Jun", "/setup calendar action:show")
+    shown = await (
+        await standin.invoke(
+            guild.id, channel, moderator, "setup", subcommand="calendar", options={"action": "show"}
+        )
+    ).response()
+    out.show(shown.message, ephemeral=shown.ephemeral)
 
-    The calendar routes are added to the app elsewhere; their scene goes here, with the
-    same server and client as the item page's.
-    """
+
+# How much of the calendar feed the demo prints: the first event in full.
+CALENDAR_LINES_SHOWN = 18
+
+
+async def _calendar_scene(
+    bot: MotionwatchBot, server: WebServer, http: aiohttp.ClientSession
+) -> None:
+    """The guild's calendar feed, fetched as a calendar app subscribed to it would."""
+    (guild_id,) = [g.id for g in bot.guilds]
+    secret = await calendars.existing_secret(bot.services, guild_id=guild_id)
+    assert secret is not None, "/setup calendar show made the secret"
+    url = f"{server.url}{calendars.calendar_path(secret)}"
+    async with http.get(url) as response:
+        body = await response.text()
+    print(f"\n── the calendar feed {url} (HTTP {response.status}, {response.content_type}):")
+    lines = [line for line in body.splitlines() if line.strip()]
+    _print_lines(lines, CALENDAR_LINES_SHOWN)
+
+
+def _print_lines(lines: list[str], shown: int) -> None:
+    for line in lines[:shown]:
+        print("   " + textwrap.shorten(line, 76, placeholder=" …"))
+    if len(lines) > shown:
+        print(f"   … {len(lines) - shown} more lines")
 
 
 def _button(message: MessageRecord | None, label: str) -> str:

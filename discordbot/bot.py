@@ -59,6 +59,7 @@ COGS = (
     "cogs.deadline",
     "cogs.setup",
     "cogs.source",
+    "cogs.export",
 )
 
 

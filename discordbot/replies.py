@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -27,17 +28,17 @@ async def respond(
     *,
     ephemeral: bool = False,
     view: discord.ui.View | None = None,
-    files: list[discord.File] | None = None,
+    files: Sequence[discord.File] = (),
 ) -> None:
     """Answer the interaction, or follow up when it was already answered (deferred).
 
-    ``files`` go as attachments (multipart: payload_json and files[n]).
+    ``files`` are sent as attachments (a multipart request) with the reply.
     """
     kwargs = send_kwargs(reply)
     if view is not None:
         kwargs["view"] = view
     if files:
-        kwargs["files"] = files
+        kwargs["files"] = list(files)
     if interaction.response.is_done():
         await interaction.followup.send(ephemeral=ephemeral, **kwargs)
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from storage.models import GuildSettings, NewsEntry, NewsPost, NewsSource, TimelineEvent
 from views.events import EventView
+from views.export import ExportedEvent
 from views.news import NewsEntryView, NewsPostView, NewsSourceView
 from views.settings import GuildSettingsView
 
@@ -25,6 +26,26 @@ def event_view(row: TimelineEvent) -> EventView:
         recorded_by=row.recorded_by,
         revision=row.revision,
         delete_reason=row.delete_reason,
+    )
+
+
+def exported_event(row: TimelineEvent, item_key: str) -> ExportedEvent:
+    return ExportedEvent(
+        id=row.id or 0,
+        item_key=item_key,
+        guild_id=row.guild_id,
+        occurred_at=row.occurred_at,
+        precision=row.precision,
+        stage=row.stage,
+        summary_en=row.summary_en,
+        summary_ko=row.summary_ko,
+        source_name=row.source_name,
+        source_url=row.source_url,
+        recorded_by=row.recorded_by,
+        recorded_at=row.recorded_at,
+        revision=row.revision,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
     )
 
 

@@ -345,4 +345,46 @@ class BotState(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class CalendarSecret(SQLModel, table=True):
+    """A guild's calendar link secret (SPEC §8): whoever has it reads the guild's deadlines.
+
+    Looked up by its unique index, so a request never compares it against other guilds'.
+    """
+
+    __tablename__ = "calendar_secret"
+
+    guild_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    secret: str = Field(max_length=64, unique=True)
+    created_by: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CalendarEntry(SQLModel, table=True):
+    """A deadline as a guild's calendar feed last gave it: its UID and SEQUENCE (RFC 5545).
+
+    Kept so that a moved deadline keeps its UID with a higher SEQUENCE and one that no longer
+    applies stays in the feed as cancelled until its time passes. ``kind``, ``title`` and
+    ``effect_at`` let a cancelled entry still be described.
+    """
+
+    __tablename__ = "calendar_entry"
+    __table_args__ = (UniqueConstraint("guild_id", "uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_type=BigInteger)
+    uid: str = Field(max_length=255)
+    item_id: int = Field(foreign_key="item.id")
+    deadline_key: str = Field(max_length=160)
+    kind: str = Field(max_length=32)
+    title: str | None = Field(default=None, max_length=200)
+    custom_id: int | None = Field(default=None)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    effect_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sequence: int = Field(default=0)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 metadata = SQLModel.metadata

@@ -399,6 +399,7 @@ VARIABLES = [
     "SHARD_IDS",
     "WEB_PORT",
     "PORT",
+    "PUBLIC_URL",
 ]
 
 TOKEN = "MTIz.secret-token-value.XYZ"
@@ -454,6 +455,9 @@ def test_poll_interval_down_to_one(env: pytest.MonkeyPatch) -> None:
         ("LOG_LEVEL", "LOUD"),
         ("DISCORD_API_BASE", "discord.example"),
         ("ALLOW_PRIVATE_SOURCES", "perhaps"),
+        ("PUBLIC_URL", "motionwatch.example.org"),
+        ("PUBLIC_URL", "ftp://motionwatch.example.org"),
+        ("PUBLIC_URL", "https://"),
     ],
 )
 def test_each_bad_variable_is_named(env: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -461,6 +465,15 @@ def test_each_bad_variable_is_named(env: pytest.MonkeyPatch, name: str, value: s
     problems = settings_problems()
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"{name}: ")
+
+
+def test_public_url_loses_its_trailing_slash(env: pytest.MonkeyPatch) -> None:
+    env.setenv("PUBLIC_URL", " https://mw.example.org/bot/ ")
+    assert load_settings(require_token=False, env_file=None).public_url == (
+        "https://mw.example.org/bot"
+    )
+    env.setenv("PUBLIC_URL", "")
+    assert load_settings(require_token=False, env_file=None).public_url is None
 
 
 def test_missing_token_when_required(env: pytest.MonkeyPatch) -> None:

@@ -384,6 +384,8 @@ MUTATING: list[tuple[str, str, dict[str, Any], str]] = [
     ("setup", "reminders", {"offsets": "1d"}, "administrator"),
     ("setup", "language", {"language": "en"}, "administrator"),
     ("setup", "show", {}, "administrator"),
+    ("setup", "calendar", {"action": "show"}, "administrator"),
+    ("setup", "calendar", {"action": "rotate"}, "administrator"),
 ]
 
 

@@ -39,6 +39,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # The web pages read through services/ as the cogs do, and share render/'s words, but
     # never Discord: they run in a process without it (bot.py --web).
     "web": ("storage", "sqlmodel", "sqlalchemy", *DISCORD),
+    # The files /export and the calendar feed give: written from views, like render.
+    "exporting": ("services", "storage", "sqlmodel", "sqlalchemy", *DISCORD),
 }
 DYNAMIC = {"import_module", "__import__"}
 

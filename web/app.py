@@ -12,6 +12,8 @@ from aiohttp import web
 
 from services.context import Services
 from services.health import health
+from web.calendar import add_calendar_routes
+from web.chart import add_chart_routes
 from web.pages import choose_language, index_page, item_inputs, item_page, not_found_page
 from web.rendered import RenderedPages
 
@@ -54,6 +56,8 @@ def make_app(services: Services, *, started_at: datetime | None = None) -> web.A
     app.router.add_get("/", _index, name="index")
     app.router.add_get("/healthz", _healthz, name="healthz")
     app.router.add_get("/items/{key}", _item, name="item")
+    add_chart_routes(app, services=services)
+    add_calendar_routes(app, services=services)
     return app
 
 

@@ -47,6 +47,25 @@ async def list_events(
     return (await session.exec(stmt)).all()
 
 
+async def guild_timeline(
+    session: AsyncSession, *, item_ids: Sequence[int], guild_id: int | None
+) -> Sequence[TimelineEvent]:
+    """Every visible event of ``item_ids`` for a guild, item by item, oldest first: one query."""
+    scope: ColumnElement[bool] = col(TimelineEvent.guild_id).is_(None)
+    if guild_id is not None:
+        scope = or_(scope, col(TimelineEvent.guild_id) == guild_id)
+    stmt = (
+        select(TimelineEvent)
+        .where(
+            col(TimelineEvent.item_id).in_(list(item_ids)),
+            col(TimelineEvent.deleted_at).is_(None),
+            scope,
+        )
+        .order_by(col(TimelineEvent.item_id), col(TimelineEvent.occurred_at), col(TimelineEvent.id))
+    )
+    return (await session.exec(stmt)).all()
+
+
 async def stage_events(
     session: AsyncSession, *, item_id: int, guild_id: int | None = None
 ) -> Sequence[TimelineEvent]:
