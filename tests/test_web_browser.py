@@ -74,6 +74,11 @@ async def test_item_page_reads_and_renders_at_phone_and_desktop_width(
             value = await renewal.locator("xpath=following-sibling::dd[1]").inner_text()
             assert value == "2027-11-23 00:00 KST (2027-11-22 15:00 UTC)", name
             assert await page.locator("ol.timeline li").count() == 18
+            # The chart, drawn by the server as SVG, has loaded into the page.
+            chart = page.locator("figure img")
+            await chart.scroll_into_view_if_needed()
+            loaded = await chart.evaluate("img => img.complete ? img.naturalWidth : 0")
+            assert loaded > 0, name
             # Nothing runs on the page, and nothing is wider than the screen.
             overflow = await page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote
 
@@ -66,7 +67,13 @@ async def test_item_page_in_english(site: Site) -> None:
     assert 'href="https://www.mofa.go.jp/press/release/press4e_002598.html"' in page
     assert "Ministry of Foreign Affairs of Japan" in page
     assert "<t:" not in page
-    assert '<img src="/items/gsomia/chart.svg"' in page
+    # The chart the page shows is the item's, drawn as SVG in the page's language.
+    assert '<img src="/items/gsomia/chart.svg?lang=en"' in page
+    async with site.client.get("/items/gsomia/chart.svg?lang=en") as response:
+        svg = await response.read()
+    assert response.status == 200
+    assert response.content_type == "image/svg+xml"
+    assert ET.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
 
 
 async def test_item_page_in_korean_by_query_and_by_browser_language(site: Site) -> None:

@@ -309,7 +309,7 @@ def item_page(inputs: ItemInputs, *, language: str) -> ItemPage:
         events=tuple(event_row(language, spec, e) for e in inputs.events),
         event_count=status.event_count,
         zone=t(language, "web.zone", zone=str(spec.timezone)),
-        chart_src=f"/items/{spec.key}/chart.svg",
+        chart_src=f"/items/{spec.key}/chart.svg?lang={language}",
         chart_alt=t(language, "web.chart_alt", item=spec.name(language)),
     )
 
