@@ -8,10 +8,13 @@ pages are served as they are in production: reads go through the services' cache
 SQLite entries leave after 1 s, so some requests read the store and most do not.
 
 Then a real ``python bot.py --web`` over the same store answers --requests requests (the
-two pages, in English and Korean, and /healthz) and its peak resident memory (VmHWM in
-/proc/<pid>/status) is read before it is stopped with SIGTERM.
+two pages, in English and Korean, the chart as SVG and PNG, a guild's calendar feed and
+/healthz) and its peak resident memory (VmHWM in /proc/<pid>/status) is read before it is
+stopped with SIGTERM; then the same for the worker, ``python bot.py`` with WEB_PORT,
+logged in to the Discord stand-in in this process with --standin-guilds guilds.
 
-Run: python bench/web_pages.py [--runs N] [--events N] [--requests N] [--database-url URL]
+Run: python bench/web_pages.py [--runs N] [--events N] [--requests N] [--standin-guilds N]
+     [--database-url URL]
 (--database-url: an empty database to fill; default: a temporary SQLite file)
 """
 
@@ -41,6 +44,8 @@ from bench.bigstore import fill
 from bench.interaction_latency import percentile
 from config.settings import Settings
 from config.tracker import load_tracker
+from motionwatch_standin import DiscordStandIn
+from services import calendar as calendars
 from services.build import build_services
 from storage.engine import create_engine, session_factory
 from storage.models import TimelineEvent
@@ -50,7 +55,18 @@ from web.serve import start_web
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("/items/gsomia", "/")
-MIX = ("/items/gsomia", "/items/gsomia?lang=ko", "/", "/?lang=ko", "/healthz")
+MIX = (
+    "/items/gsomia",
+    "/items/gsomia?lang=ko",
+    "/",
+    "/?lang=ko",
+    "/healthz",
+    "/items/gsomia/chart.svg",
+    "/items/gsomia/chart.png?lang=ko",
+    "/items/han-minkoo-dismissal/chart.svg?lang=ko",
+)
+# The guild whose calendar feed is in the mix: bench/bigstore.py's first guild.
+CALENDAR_GUILD = 10**17
 
 
 async def add_news_events(engine: AsyncEngine, ids: dict[str, int], events: int) -> None:
@@ -91,7 +107,8 @@ async def _fetch(http: aiohttp.ClientSession, path: str) -> float:
     return elapsed
 
 
-async def render_times(url: str, runs: int) -> tuple[dict[str, list[float]], dict[str, int]]:
+async def render_times(url: str, runs: int) -> tuple[dict[str, list[float]], dict[str, int], str]:
+    """Each page's times and sizes, and the path of CALENDAR_GUILD's calendar feed."""
     settings = Settings(_env_file=None, database_url=url)
     tracker = load_tracker(ROOT / "config" / "tracker.toml")
     times: dict[str, list[float]] = {path: [] for path in PAGES}
@@ -101,6 +118,8 @@ async def render_times(url: str, runs: int) -> tuple[dict[str, list[float]], dic
         try:
             async with services.sessions() as session:
                 services.item_ids.update(await item_ids(session))
+            secret = await calendars.ensure_secret(services, guild_id=CALENDAR_GUILD, actor_id=1)
+            calendar = calendars.calendar_path(secret)
             server = await start_web(make_app(services), host="127.0.0.1", port=0)
             try:
                 async with aiohttp.ClientSession(base_url=server.url) as http:
@@ -116,7 +135,7 @@ async def render_times(url: str, runs: int) -> tuple[dict[str, list[float]], dic
                 await server.stop()
         finally:
             await services.engine.dispose()
-    return times, sizes
+    return times, sizes, calendar
 
 
 def _free_port() -> int:
@@ -135,38 +154,74 @@ def _memory(pid: int) -> dict[str, int]:
     return out
 
 
-async def peak_rss(url: str, requests: int) -> tuple[dict[str, int], dict[str, int], int, float]:
-    """Memory once serving, memory after ``requests`` requests, exit code, seconds to serve."""
+async def peak_rss(
+    url: str, requests: int, mix: tuple[str, ...], standin: DiscordStandIn | None = None
+) -> tuple[dict[str, int], dict[str, int], int, float]:
+    """Memory once serving, memory after ``requests`` requests, exit code, seconds to serve.
+
+    With ``standin``, the worker (``python bot.py``, logged in to it) with WEB_PORT set;
+    without, ``python bot.py --web``.
+    """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"PORT", "DISCORD_TOKEN"}}
     env.update(DATABASE_URL=url, WEB_PORT=str(port), LOG_LEVEL="WARNING")
+    args = ["--web"]
+    if standin is not None:
+        args = []
+        env.update(
+            DISCORD_TOKEN=standin.bot_token,
+            DISCORD_API_BASE=standin.api_base,
+            DISCORD_GATEWAY_URL=standin.gateway_url,
+        )
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "bot.py"), "--web", cwd=ROOT, env=env
+        sys.executable, str(ROOT / "bot.py"), *args, cwd=ROOT, env=env
     )
     try:
         async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as http:
             while True:
                 if process.returncode is not None:
-                    raise RuntimeError(f"bot.py --web stopped with {process.returncode}")
+                    raise RuntimeError(f"bot.py {' '.join(args)} stopped with {process.returncode}")
                 try:
                     await _fetch(http, "/healthz")
                     break
                 except aiohttp.ClientConnectionError:
                     await asyncio.sleep(0.05)  # the port is not open yet
+            if standin is not None:
+                await standin.wait_until_connected(timeout=120)
             ready = time.perf_counter() - started
             serving = _memory(process.pid)
             for n in range(requests):
-                await _fetch(http, MIX[n % len(MIX)])
+                await _fetch(http, mix[n % len(mix)])
             after = _memory(process.pid)
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), 30)
+        code = await asyncio.wait_for(process.wait(), 60)
     return serving, after, code, ready
 
 
-async def main(runs: int, events: int, guilds: int, requests: int, database_url: str | None) -> int:
+def _report(
+    what: str, requests: int, measured: tuple[dict[str, int], dict[str, int], int, float]
+) -> None:
+    serving, after, code, ready = measured
+    print(
+        f"{what}: serving {ready:.1f} s after start; "
+        f"VmRSS {serving['VmRSS'] / 1024:.1f} MiB once serving; "
+        f"after {requests} requests VmHWM (peak) "
+        f"{after['VmHWM'] / 1024:.1f} MiB, VmRSS {after['VmRSS'] / 1024:.1f} MiB; "
+        f"exit {code} on SIGTERM"
+    )
+
+
+async def main(
+    runs: int,
+    events: int,
+    guilds: int,
+    requests: int,
+    standin_guilds: int,
+    database_url: str | None,
+) -> int:
     logging.basicConfig(level=logging.WARNING)
     tracker = load_tracker(ROOT / "config" / "tracker.toml")
     with tempfile.TemporaryDirectory() as tmp:
@@ -182,7 +237,7 @@ async def main(runs: int, events: int, guilds: int, requests: int, database_url:
             f"{guilds} guilds' settings ({backend}; "
             f"filled in {time.perf_counter() - started:.1f} s)"
         )
-        times, sizes = await render_times(url, runs)
+        times, sizes, calendar = await render_times(url, runs)
         print(f"{runs} runs per page over HTTP on loopback, after 20 warm-up runs")
         for path in PAGES:
             values = times[path]
@@ -190,15 +245,16 @@ async def main(runs: int, events: int, guilds: int, requests: int, database_url:
                 f"  {path:<15} p50 {_ms(values, 0.5):7.2f} ms   p99 {_ms(values, 0.99):7.2f} ms   "
                 f"mean {statistics.mean(values) * 1000:7.2f} ms   {sizes[path] / 1024:7.1f} KiB"
             )
-        serving, after, code, ready = await peak_rss(url, requests)
-        print(
-            f"python bot.py --web: serving {ready:.1f} s after start; "
-            f"VmRSS {serving['VmRSS'] / 1024:.1f} MiB once serving; "
-            f"after {requests} requests VmHWM (peak) "
-            f"{after['VmHWM'] / 1024:.1f} MiB, VmRSS {after['VmRSS'] / 1024:.1f} MiB; "
-            f"exit {code} on SIGTERM"
-        )
-    return 0 if code == 0 else 1
+        mix = (*MIX, calendar)
+        print(f"request mix for memory: {', '.join(mix[:-1])} and a calendar feed")
+        alone = await peak_rss(url, requests, mix)
+        _report("python bot.py --web", requests, alone)
+        async with DiscordStandIn() as standin:
+            for g in range(standin_guilds):
+                standin.add_guild(f"Bench guild {g}")
+            worker = await peak_rss(url, requests, mix, standin)
+        _report(f"python bot.py with WEB_PORT ({standin_guilds} guilds)", requests, worker)
+    return 0 if alone[2] == 0 and worker[2] == 0 else 1
 
 
 if __name__ == "__main__":
@@ -207,8 +263,18 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=200, help="shared events added per item")
     parser.add_argument("--guilds", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=1000, help="requests to bot.py --web")
+    parser.add_argument("--standin-guilds", type=int, default=100, help="the worker's guilds")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     sys.exit(
-        asyncio.run(main(args.runs, args.events, args.guilds, args.requests, args.database_url))
+        asyncio.run(
+            main(
+                args.runs,
+                args.events,
+                args.guilds,
+                args.requests,
+                args.standin_guilds,
+                args.database_url,
+            )
+        )
     )
