@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from news.ssrf import UnsafeURL
 from official.bills import DISMISSAL, Bill, bill_from_row, is_dismissal_motion
 from official.keyguard import guard_logs, redact
 from official.records import ApiError, read_page
@@ -72,7 +73,11 @@ async def _get(
                 return bytes(body)
     except TimeoutError:
         raise ApiError("TIMEOUT", f"no answer within {api.timeout:g} s") from None
-    except httpx.HTTPError as exc:
+    except UnsafeURL as exc:
+        # The shared client's guard refused the address (a private one without
+        # ALLOW_PRIVATE_SOURCES): a failure of the source like any other.
+        raise ApiError("REFUSED", redact(str(exc), api.key) or "address refused") from None
+    except (httpx.HTTPError, OSError) as exc:
         # httpx may quote the request's URL, which carries the key.
         detail = redact(str(exc), api.key) or "no detail"
         raise ApiError("NETWORK", f"{type(exc).__name__}: {detail}") from None
