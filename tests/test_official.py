@@ -551,3 +551,39 @@ def test_env_example_lists_the_settings() -> None:
     text = (Path(__file__).resolve().parents[1] / ".env.example").read_text(encoding="utf-8")
     for name in ("NA_OPEN_API_KEY=", "NA_OPEN_API_BASE=", "NA_POLL_SECONDS="):
         assert name in text
+
+
+async def test_a_stage_the_rules_refuse_is_left_to_the_moderators(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = setup
+    caplog.set_level(logging.INFO, logger="services.official")
+    # A vote on the day of the report: the window opens 24 h after it.
+    s.api.bills = [
+        bill_row(
+            BILL,
+            MOTION,
+            proposed="2027-03-02",
+            reported="2027-03-03",
+            decided="2027-03-03",
+            result="원안가결",
+        )
+    ]
+    result = await poll_now(s)
+    assert result.error is None
+    assert [r.change.event.stage for r in result.recorded] == ["submitted", "reported"]
+    assert "official stage passed of bill 2299001 not recorded" in caplog.text
+    assert (await poll_now(s)).recorded == ()
+
+
+async def test_an_official_event_a_moderator_hid_is_not_recorded_again(setup: Setup) -> None:
+    s = setup
+    s.api.bills = [bill_row(BILL, MOTION, proposed="2027-03-02")]
+    (recorded,) = (await poll_now(s)).recorded
+    async with writing(s.services.sessions) as session:
+        event = await session.get(TimelineEvent, recorded.change.event.id)
+        assert event is not None
+        event.deleted_at = s.clock.now
+        session.add(event)
+        await session.commit()
+    assert (await poll_now(s)).recorded == ()
