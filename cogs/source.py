@@ -16,6 +16,7 @@ from i18n import t
 from render.sources import render_sources
 from services import validation as check
 from services.news import add_source, list_sources, remove_source
+from services.official import official_source_view
 from services.permissions import Level
 
 
@@ -92,7 +93,8 @@ class SourceCog(commands.Cog):
         assert interaction.guild_id is not None
         language = await language_of(interaction)
         sources = await list_sources(bot.services, guild_id=interaction.guild_id)
-        await respond(interaction, render_sources(language, sources), ephemeral=True)
+        official = await official_source_view(bot.services)
+        await respond(interaction, render_sources(language, sources, official), ephemeral=True)
 
 
 async def setup(bot: MotionwatchBot) -> None:

@@ -16,6 +16,7 @@ from config.shards import Shards, parse_shard_ids
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/motionwatch.db"
 DEFAULT_API_BASE = "https://discord.com/api/v10"
+DEFAULT_NA_OPEN_API_BASE = "https://open.assembly.go.kr/portal/openapi"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -55,6 +56,10 @@ class Settings(BaseSettings):
     web_port: int | None = Field(default=None, ge=1, le=65535)
     # Where people reach the web server, for links the bot gives in Discord (SPEC §6, §8).
     public_url: str | None = None
+    # The National Assembly's Open API (SPEC §9); no key: not polled.
+    na_open_api_key: SecretStr | None = None
+    na_open_api_base: str = DEFAULT_NA_OPEN_API_BASE
+    na_poll_seconds: int = Field(default=900, ge=1)
 
     @property
     def shards(self) -> Shards:
@@ -80,6 +85,28 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://", "ws://", "wss://")):
             raise ValueError("must be an http(s):// or ws(s):// URL")
+        return value
+
+    @field_validator("na_poll_seconds", mode="before")
+    @classmethod
+    def _blank_is_default_poll(cls, value: object) -> object:
+        return 900 if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("na_open_api_base", mode="before")
+    @classmethod
+    def _blank_is_default_base(cls, value: object) -> object:
+        return DEFAULT_NA_OPEN_API_BASE if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("na_open_api_base")
+    @classmethod
+    def _na_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s):// URL, e.g. " + DEFAULT_NA_OPEN_API_BASE)
+        if parts.query or parts.fragment or any(c.isspace() for c in value):
+            # The key is added as a query parameter: a base must not carry one of its own.
+            raise ValueError("must be a plain http(s):// URL without a query, fragment or spaces")
         return value
 
     @field_validator("public_url")
@@ -120,7 +147,7 @@ class Settings(BaseSettings):
             Shards.of(info.data["shard_count"], value)
         return value
 
-    @field_validator("discord_token")
+    @field_validator("discord_token", "na_open_api_key")
     @classmethod
     def _token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():

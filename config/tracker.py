@@ -62,6 +62,8 @@ class ItemConfig(_Strict):
     keywords: Keywords = Field(default_factory=Keywords)
     sources: list[SourceConfig] = Field(default_factory=list)
     seed: str | None = None
+    # The bill the item follows in the Assembly's Open API (SPEC §9), e.g. "2200123".
+    bill_no: str | None = Field(default=None, pattern=r"^[0-9A-Za-z-]{1,20}$")
 
     @field_validator("timezone")
     @classmethod
@@ -203,6 +205,7 @@ def _build_item(path: Path, item: ItemConfig, where: str, problems: list[str]) -
         keywords_ko=tuple(item.keywords.ko),
         sources=tuple(SourceSpec(s.name, s.url) for s in item.sources),
         seed=seed,
+        bill_no=item.bill_no,
     )
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from config.settings import Settings
+from config.settings import DEFAULT_NA_OPEN_API_BASE, Settings
 from config.tracker import TrackerConfig
 from discordbot.bot import MotionwatchBot, point_at
 from discordbot.sharding import make_bot
@@ -33,6 +33,8 @@ async def running_bot(
     ready_timeout: float = 15.0,
     web_port: int | None = None,
     public_url: str | None = None,
+    na_open_api_key: str | None = None,
+    na_open_api_base: str | None = None,
 ) -> AsyncIterator[MotionwatchBot]:
     """The real MotionwatchBot, logged in to ``standin`` and connected, until the block ends.
 
@@ -51,6 +53,8 @@ async def running_bot(
         shard_ids=None if shard_ids is None else tuple(shard_ids),
         web_port=web_port,
         public_url=public_url,
+        na_open_api_key=na_open_api_key,
+        na_open_api_base=na_open_api_base or DEFAULT_NA_OPEN_API_BASE,
     )
     point_at(settings.discord_api_base, settings.discord_gateway_url)
     # Jobs are added but never run on their own: the caller drives sweeps and polls,

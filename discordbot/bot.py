@@ -8,7 +8,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from discordbot.after import AfterChanges
 from discordbot.announce import find_announcement, post_announcement
 from discordbot.errors import on_app_command_error
 from discordbot.news import NewsButton, edit_news, find_news, post_news, warn_disabled
+from discordbot.official import warn_official_disabled
 from discordbot.reminders import find_reminder, post_reminder
 from discordbot.sync import sync_if_changed
 from discordbot.translator import CatalogTranslator
@@ -28,6 +29,7 @@ from runtime.startup import prepare_database
 from services.announcements import Announcements
 from services.context import Services
 from services.news import NewsPoller
+from services.official import OfficialPoller, Recorded
 from services.reminders import Reminders
 from web.app import make_app
 from web.serve import WebServer, start_web
@@ -118,6 +120,14 @@ class MotionwatchBot(commands.Bot):
             find=lambda out: find_announcement(self, out),
         )
         self.after = AfterChanges(self)
+        # The official record (SPEC §9): polled only when NA_OPEN_API_KEY is set.
+        self.official = OfficialPoller(
+            services,
+            warn=lambda guild, channel, source: warn_official_disabled(
+                self, guild, channel, source
+            ),
+            on_change=self._official_changed,
+        )
         self.reminders = Reminders(
             services,
             lambda due, late: post_reminder(self, due, late),
@@ -210,10 +220,22 @@ class MotionwatchBot(commands.Bot):
             coalesce=True,
             max_instances=1,
         )
+        if self.official.enabled:
+            await self.official.prepare()
+            self.official.schedule(self._scheduled)
         if not scheduler.running:
             scheduler.start()
         self.set_up = True
         log.info("ready to connect: %d cogs, %d items", len(COGS), len(prepared.item_ids))
+
+    async def _official_changed(self, recorded: Sequence[Recorded]) -> None:
+        """What an official stage moves: the reminders of its scope, then its announcements."""
+        for item_id, guild_id in sorted({(r.item_id, r.guild_id or 0) for r in recorded}):
+            if guild_id:
+                await self.reminders.replan_guild(guild_id)
+            else:
+                await self.reminders.replan_item(item_id)
+        await self.announcements.deliver()
 
     def _scheduled(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         """A scheduler job that a shutdown lets finish rather than cuts off mid-write."""

@@ -14,7 +14,7 @@ from render.common import (
     moment_text,
 )
 from render.words import deadline_name, stage_name
-from views.changes import Change
+from views.changes import OFFICIAL_ACTOR_ID, Change
 
 SUMMARY_LIMIT = 1500
 
@@ -30,7 +30,10 @@ def render_change(language: str, change: Change, *, announcement_id: int | None 
     lines = [f"`#{event.id}` **{when}**", clip(event.summary_en, SUMMARY_LIMIT)]
     if event.source_url:
         lines.append(f"{t(language, 'status.source')}: {link(event.source_name, event.source_url)}")
-    lines.append(t(language, f"announce.by_{change.action}", user=f"<@{change.actor_id}>"))
+    if change.actor_id == OFFICIAL_ACTOR_ID:
+        lines.append(t(language, "official.by_official"))
+    else:
+        lines.append(t(language, f"announce.by_{change.action}", user=f"<@{change.actor_id}>"))
     if change.action == "removed" and event.delete_reason:
         lines.append(t(language, "announce.reason", reason=clip(event.delete_reason, 500)))
     fields: list[Embed] = []

@@ -50,8 +50,26 @@ def _line(language: str, s: NewsSourceView) -> str:
     )
 
 
-def render_sources(language: str, sources: Sequence[NewsSourceView]) -> Reply:
-    lines = [_line(language, s) for s in sources[:LISTED]]
+def _official_line(language: str, s: NewsSourceView) -> str:
+    if not s.enabled:
+        health = t(
+            language,
+            "official.health_disabled",
+            failures=s.consecutive_failures,
+            error=clip(s.last_error or "-", 120),
+            next=stamp(s.next_poll_at, "R") if s.next_poll_at else "-",
+        )
+    else:
+        health = _health(language, s)
+    return t(language, "official.source_line", name=s.name, health=health)
+
+
+def render_sources(
+    language: str, sources: Sequence[NewsSourceView], official: NewsSourceView | None = None
+) -> Reply:
+    """``official``: the official record's source (SPEC §9), listed first when it is polled."""
+    lines = [_official_line(language, official)] if official is not None else []
+    lines += [_line(language, s) for s in sources[:LISTED]]
     embed: Embed = {
         "title": t(language, "news.source_list_title"),
         "description": clip("\n".join(lines) or t(language, "news.source_none"), DESCRIPTION_LIMIT),

@@ -387,4 +387,25 @@ class CalendarEntry(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class OfficialSource(SQLModel, table=True):
+    """An official record polled for every guild (SPEC §9), with its health like a feed's.
+
+    One row per source (today only the National Assembly's Open API), leased for one
+    process per poll (storage/queries/official.py).
+    """
+
+    __tablename__ = "official_source"
+
+    key: str = Field(max_length=32, primary_key=True)
+    name: str = Field(max_length=200)
+    enabled: bool = Field(default=True)
+    last_polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    consecutive_failures: int = Field(default=0)
+    next_poll_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 metadata = SQLModel.metadata

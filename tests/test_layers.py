@@ -41,6 +41,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "web": ("storage", "sqlmodel", "sqlalchemy", *DISCORD),
     # The files /export and the calendar feed give: written from views, like render.
     "exporting": ("services", "storage", "sqlmodel", "sqlalchemy", *DISCORD),
+    # The Open API's answers read and fetched: plain code, no store, no Discord.
+    "official": ("services", "render", "storage", "sqlmodel", "sqlalchemy", "config", *DISCORD),
 }
 DYNAMIC = {"import_module", "__import__"}
 

@@ -43,6 +43,8 @@ class ItemSpec:
     keywords_ko: tuple[str, ...] = ()
     sources: tuple[SourceSpec, ...] = ()
     seed: tuple[SeedEvent, ...] = field(default=())
+    # The bill the item follows in the official record (SPEC §9); None: not linked.
+    bill_no: str | None = None
 
     @property
     def rule_set(self) -> str:

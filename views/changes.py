@@ -19,6 +19,8 @@ from tracker.model import Assessment, Deadline
 from views.events import EventView
 
 PAYLOAD_VERSION = 1
+# The actor of a change the bot recorded from an official record (no member made it).
+OFFICIAL_ACTOR_ID = 0
 
 
 @dataclass(frozen=True, slots=True)
