@@ -60,6 +60,7 @@ COGS = (
     "cogs.setup",
     "cogs.source",
     "cogs.export",
+    "cogs.track",
 )
 
 
