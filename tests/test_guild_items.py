@@ -62,14 +62,25 @@ class Two:
         /,
         *,
         user: int | None = None,
-        **o: str,
+        **options: str,
+    ) -> CallbackRecord:
+        return await self.run(side, command, sub, options, user=user)
+
+    async def run(
+        self,
+        side: Side,
+        command: str,
+        sub: str | None,
+        options: dict[str, str],
+        *,
+        user: int | None = None,
     ) -> CallbackRecord:
         interaction = await self.standin.invoke(
             side.guild.id,
             side.general,
             user or side.moderator,
             command,
-            options=dict(o) or None,
+            options=dict(options) or None,
             subcommand=sub,
         )
         return await interaction.response()
@@ -78,7 +89,7 @@ class Two:
         found = await self.standin.autocomplete(
             side.guild.id, side.general, side.member, command, focused="item", value=value
         )
-        return [c.value for c in found]
+        return [str(c.value) for c in found]
 
 
 def _side(standin: DiscordStandIn, name: str) -> Side:
@@ -154,7 +165,7 @@ async def test_a_guild_item_is_seen_only_in_its_guild_in_every_command(two: Two)
         ("deadline", "add", {"item": key, "title": "x", "when": "2027-04-01"}),
         ("track", "stop", {"item": key}),
     ]:
-        refused = await two.ask(b, name, sub, **options)
+        refused = await two.run(b, name, sub, options)
         assert refused.ephemeral and not refused.attachments, (name, refused.content)
         assert f"there is no tracked item '{key}'" in (refused.content or ""), refused.content
 
@@ -208,7 +219,7 @@ async def _reminders_to(two: Two, side: Side) -> None:
         ("channel", {"purpose": "reminders", "channel": str(side.reminders)}),
         ("reminders", {"offsets": "1h"}),
     ]:
-        reply = await two.ask(side, "setup", sub, **options)
+        reply = await two.run(side, "setup", sub, options)
         assert reply.ephemeral, reply.content
 
 
