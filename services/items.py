@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from news.match import Matcher
 from services.context import Services
 from storage.models import Item
 from storage.notify import Scope
@@ -146,3 +147,23 @@ async def every_guild_item(services: Services, *, visible: bool = True) -> list[
 
 def item_id_of(services: Services, spec: ItemSpec) -> int:
     return services.item_ids[spec.key]
+
+
+class OwnMatcher:
+    """Guild items' news keywords: a story matching one counts only in its owner guild."""
+
+    def __init__(self, owned: Sequence[OwnedItem]) -> None:
+        self._owner = {o.spec.key: o.guild_id for o in owned}
+        self._matcher = Matcher([o.spec for o in owned])
+
+    def matches(self, title: str, summary: str) -> list[str]:
+        """Keys of every guild's items the story mentions (which guilds to look at)."""
+        return self._matcher.matches(title, summary) if self._owner else []
+
+    def for_guild(self, guild_id: int, keys: Sequence[str]) -> list[str]:
+        return [k for k in keys if self._owner.get(k) == guild_id]
+
+
+async def own_matcher(services: Services) -> OwnMatcher:
+    """Built per poll from one read: items come and go without a restart."""
+    return OwnMatcher(await every_guild_item(services))
