@@ -17,7 +17,7 @@ from demo.harness import running_bot
 from discordbot.bot import MotionwatchBot
 from motionwatch_standin import CallbackRecord, DiscordStandIn, Guild, MessageRecord, Perm
 from services.track import track_motion
-from storage.models import AuditLog, Item
+from storage.models import AuditLog, Item, PlannedDeadline
 from tests.conftest import ROOT
 from tests.websupport import Site, site
 
@@ -239,6 +239,10 @@ async def test_a_guild_item_is_reminded_only_in_its_guild_and_not_once_stopped(
             two.a, "update", "add", item=key, summary=stage, stage=stage, when=when
         )
         assert (reply.content or "").startswith("Recorded"), reply.content
+    custom = await two.ask(
+        two.a, "deadline", "add", item=key, title="Floor vote", when="2027-03-05 22:00"
+    )
+    assert (custom.content or "").startswith("Custom deadline #"), custom.content
     await two.bot.after.drain()
     two.clock.now = (REPORTED + timedelta(hours=23, seconds=5)).astimezone(UTC)
     assert await two.bot.reminders.sweep() == 1
@@ -260,12 +264,19 @@ async def test_a_guild_item_is_reminded_only_in_its_guild_and_not_once_stopped(
         ("track_stop", two.a.moderator),
     ]
     assert row.hidden_at is not None and row.hidden_by == two.a.moderator
+    async with two.bot.services.sessions() as session:
+        planned = (
+            await session.exec(select(PlannedDeadline).where(PlannedDeadline.item_id == row.id))
+        ).all()
+    assert planned == []  # nothing of it is reminded any more, computed or custom
     assert NAME not in _text(await two.ask(two.a, "status", user=two.a.member))
     assert await two.choices(two.a, "status", "kim") == []
     gone = await two.ask(two.a, "timeline", user=two.a.member, item=key)
     assert f"there is no tracked item '{key}'" in (gone.content or "")
-    two.clock.now = (REPORTED + timedelta(hours=71, seconds=5)).astimezone(UTC)
-    assert await two.bot.reminders.sweep() == 0
+    for after in (timedelta(hours=71, seconds=5), timedelta(hours=79, seconds=5)):
+        # The window's close and the custom deadline, both an hour ahead: neither reminded.
+        two.clock.now = (REPORTED + after).astimezone(UTC)
+        assert await two.bot.reminders.sweep() == 0
     assert len(_posted(two, two.a)) == 1
 
 
