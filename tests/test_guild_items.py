@@ -295,6 +295,18 @@ async def test_track_refuses_bad_input_and_members_storing_nothing(two: Two) -> 
         "name: this server already tracks an item named "
         "'Motion to dismiss Defence Minister Han Min-koo'."
     )
+    for options, text in [
+        ({"name": "x" * 150}, "name: at most 100 characters (this one has 150)."),
+        ({"name": "Kim\x00"}, "name: must not contain control characters (U+0000 at 4)."),
+        ({"name": "Kim", "name_ko": "   "}, "name_ko: must not be empty."),
+        (
+            {"name": "Kim", "keywords": ",".join(f"k{n}" for n in range(30))},
+            "keywords: at most 20 keywords",
+        ),
+        ({"name": "Kim", "keywords": "k" * 120}, "keywords: at most 100 characters"),
+    ]:
+        reply = await two.run(a, "track", "motion", options)
+        assert reply.ephemeral and (reply.content or "").startswith(text), reply.content
     configured = await two.ask(a, "track", "stop", item="gsomia")
     assert "shared by every server" in (configured.content or "")
     async with two.bot.services.sessions() as session:
