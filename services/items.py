@@ -20,7 +20,7 @@ from news.match import Matcher
 from services.context import Services
 from storage.models import Item
 from storage.notify import Scope
-from storage.queries.items import guild_items
+from storage.queries.items import guild_items, items_by_bill_no
 from tracker.items import ItemSpec
 from tracker.model import Kind
 from tracker.rules import RuleSet, get_rule_set
@@ -167,3 +167,15 @@ class OwnMatcher:
 async def own_matcher(services: Services) -> OwnMatcher:
     """Built per poll from one read: items come and go without a restart."""
     return OwnMatcher(await every_guild_item(services))
+
+
+async def linked_items(services: Services, bill_nos: Sequence[str]) -> list[OwnedItem]:
+    """Every guild's visible items linked to one of ``bill_nos`` (official data, §9)."""
+    async with services.sessions() as session:
+        rows = await items_by_bill_no(session, bill_nos=bill_nos)
+    _remember_ids(services, rows)
+    return [
+        OwnedItem(spec_of(row), int(row.id), int(row.guild_id), row.bill_no, False)
+        for row in rows
+        if row.id is not None and row.guild_id is not None
+    ]

@@ -16,6 +16,7 @@ from config.tracker import load_tracker
 from demo.harness import running_bot
 from discordbot.bot import MotionwatchBot
 from motionwatch_standin import CallbackRecord, DiscordStandIn, Guild, MessageRecord, Perm
+from services.items import items_for, linked_items
 from services.track import track_motion
 from storage.models import AuditLog, Item, PlannedDeadline
 from tests.conftest import ROOT
@@ -134,6 +135,10 @@ async def _track(two: Two) -> str:
     )
     assert row.key.startswith("motion-to-dismiss") and "_" in row.key
     assert (row.bill_no, row.keywords, row.name_ko) == ("2212345", ["Kim"], NAME_KO)
+    (linked,) = await linked_items(two.bot.services, ["2212345", "1"])
+    assert (linked.spec.key, linked.guild_id) == (row.key, two.a.guild.id)
+    assert (await items_for(two.bot.services, two.a.guild.id)).by_bill_no("2212345") == linked.spec
+    assert (await items_for(two.bot.services, two.b.guild.id)).by_bill_no("2212345") is None
     return row.key
 
 

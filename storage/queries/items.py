@@ -94,3 +94,16 @@ async def hide_item(session: AsyncSession, *, item: Item, actor_id: int, now: da
     item.hidden_by = actor_id
     session.add(item)
     await session.flush()
+
+
+async def items_by_bill_no(session: AsyncSession, *, bill_nos: Iterable[str]) -> list[Item]:
+    """Visible guild items linked to any of ``bill_nos`` (every guild's), one query."""
+    wanted = list(bill_nos)
+    if not wanted:
+        return []
+    result = await session.exec(
+        select(Item)
+        .where(col(Item.bill_no).in_(wanted), col(Item.hidden_at).is_(None))
+        .order_by(col(Item.id))
+    )
+    return list(result.all())
