@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 
 from discordbot.bot import MotionwatchBot
+from services.items import items_for
 from tracker.lookup import find_items
 
 
@@ -20,7 +21,8 @@ async def item_autocomplete(
 ) -> list[app_commands.Choice[str]]:
     bot = bot_of(interaction)
     korean = str(interaction.locale).startswith("ko")
+    seen = await items_for(bot.services, interaction.guild_id)
     return [
         app_commands.Choice(name=(item.name_ko if korean else item.name_en)[:100], value=item.key)
-        for item in find_items(bot.services.tracker.items, current)
+        for item in find_items(seen.specs, current)
     ]

@@ -54,7 +54,7 @@ class DeadlineCog(commands.Cog):
     ) -> None:
         bot = bot_of(interaction)
         assert interaction.guild_id is not None
-        spec = require_item(bot.services, item)
+        spec = await require_item(bot.services, item, guild_id=interaction.guild_id)
         created = await add_deadline(
             bot.services,
             guild_id=interaction.guild_id,

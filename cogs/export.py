@@ -44,7 +44,7 @@ class ExportCog(commands.Cog):
     ) -> None:
         bot = bot_of(interaction)
         assert interaction.guild_id is not None
-        spec = pick_item(bot.services, item)
+        spec = await pick_item(bot.services, item, guild_id=interaction.guild_id)
         language = await language_of(interaction)
         stem = f"motionwatch-{spec.key if spec else 'all'}"
         if format.value == "ics":

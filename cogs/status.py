@@ -29,7 +29,7 @@ class StatusCog(commands.Cog):
         self, interaction: Interaction, item: app_commands.Range[str, 1, ITEM_LIMIT] | None = None
     ) -> None:
         bot = bot_of(interaction)
-        spec = pick_item(bot.services, item)
+        spec = await pick_item(bot.services, item, guild_id=interaction.guild_id)
         language = await language_of(interaction)
         rows = await statuses(bot.services, guild_id=interaction.guild_id, item=spec, now=bot.now())
         await respond(interaction, render_status(language, rows))
@@ -42,7 +42,7 @@ class StatusCog(commands.Cog):
         self, interaction: Interaction, item: app_commands.Range[str, 1, ITEM_LIMIT] | None = None
     ) -> None:
         bot = bot_of(interaction)
-        spec = pick_item(bot.services, item)
+        spec = await pick_item(bot.services, item, guild_id=interaction.guild_id)
         language = await language_of(interaction)
         settings = (
             await bot.guild_settings.get(interaction.guild_id) if interaction.guild_id else None

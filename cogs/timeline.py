@@ -26,13 +26,14 @@ from i18n import t
 from render.chart import chart_reply
 from render.common import Reply
 from services.charts import timeline_chart
+from services.items import items_for
 from services.reading import require_item
 from services.validation import ITEM_LIMIT
 from tracker.items import ItemSpec
 from tracker.lookup import resolve_item
 
 VIEWS = ("list", "chart")
-PAGE_PATTERN = r"tl:(?P<item>[a-z0-9-]{1,32}):(?P<page>\d{1,6}):(?P<dir>[pn])"
+PAGE_PATTERN = r"tl:(?P<item>[a-z0-9_-]{1,32}):(?P<page>\d{1,6}):(?P<dir>[pn])"
 
 
 class TimelinePageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAGE_PATTERN):
@@ -63,7 +64,8 @@ class TimelinePageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templat
 
     async def _turn(self, interaction: Interaction) -> None:
         bot = bot_of(interaction)
-        spec = resolve_item(bot.services.tracker.items, self.item_key)
+        seen = await items_for(bot.services, interaction.guild_id)
+        spec = resolve_item(seen.specs, self.item_key)
         language = await language_of(interaction)
         if spec is None:
             await interaction.response.send_message(t(language, "error.expired"), ephemeral=True)
@@ -121,7 +123,7 @@ class TimelineCog(commands.Cog):
         view: Choice[str] | None = None,
     ) -> None:
         bot = bot_of(interaction)
-        spec = require_item(bot.services, item)
+        spec = await require_item(bot.services, item, guild_id=interaction.guild_id)
         language = await language_of(interaction)
         if view is not None and view.value == "chart":
             await self._chart(interaction, spec, language)

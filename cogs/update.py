@@ -15,6 +15,7 @@ from discordbot.replies import NO_MENTIONS, send_kwargs
 from discordbot.translator import L
 from i18n import t
 from render.announce import render_change
+from services.items import items_for
 from services.moderation import add_update, edit_update, remove_update
 from services.permissions import Level
 from services.reading import require_item, statuses
@@ -31,7 +32,8 @@ async def stage_autocomplete(
     """The stages the chosen item's rules allow next (for add), or all of its stages."""
     bot = bot_of(interaction)
     value = getattr(interaction.namespace, "item", None)
-    spec = resolve_item(bot.services.tracker.items, value) if isinstance(value, str) else None
+    seen = await items_for(bot.services, interaction.guild_id)
+    spec = resolve_item(seen.specs, value) if isinstance(value, str) else None
     if spec is None:
         return []
     stages: tuple[str, ...] = spec.rules.stages
@@ -113,7 +115,7 @@ class UpdateCog(commands.Cog):
             bot.services,
             guild_id=interaction.guild_id,
             actor_id=interaction.user.id,
-            item=require_item(bot.services, item),
+            item=await require_item(bot.services, item, guild_id=interaction.guild_id),
             summary=summary,
             stage=stage,
             when=when,

@@ -62,6 +62,7 @@ COGS = (
     "cogs.setup",
     "cogs.source",
     "cogs.export",
+    "cogs.track",
 )
 
 

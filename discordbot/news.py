@@ -18,6 +18,7 @@ from i18n import language_for, t
 from render.common import Reply
 from render.news import render_digest, render_news
 from services.convert import news_entry_view, news_post_view
+from services.items import items_for
 from services.news import Delivery, Outgoing, Refused, Retry, Sent
 from services.news_review import review_story
 from services.permissions import Level
@@ -40,13 +41,14 @@ async def _language(bot: MotionwatchBot, guild_id: int) -> str:
     )
 
 
-def _items(bot: MotionwatchBot, keys: list[str]) -> list[Any]:
-    return [i for i in (resolve_item(bot.services.tracker.items, k) for k in keys) if i]
+async def _items(bot: MotionwatchBot, guild_id: int, keys: list[str]) -> list[Any]:
+    seen = await items_for(bot.services, guild_id)
+    return [i for i in (resolve_item(seen.specs, k) for k in keys) if i]
 
 
-def _render(bot: MotionwatchBot, language: str, out: Outgoing) -> Reply:
+async def _render(bot: MotionwatchBot, language: str, out: Outgoing) -> Reply:
     post, entry = news_post_view(out.post), news_entry_view(out.entry)
-    return render_news(language, post, entry, _items(bot, out.items))
+    return render_news(language, post, entry, await _items(bot, out.post.guild_id, out.items))
 
 
 def _buttons(language: str, post_id: int) -> discord.ui.View:
@@ -63,7 +65,7 @@ async def post_news(bot: MotionwatchBot, out: Outgoing) -> Delivery:
         stories = [news_entry_view(e) for e in (out.entry, *out.also)]
         reply = render_digest(language, news_post_view(out.post), stories, out.source.name)
     else:
-        reply = _render(bot, language, out)
+        reply = await _render(bot, language, out)
         view = _buttons(language, out.post.id or 0)
     channel = bot.get_partial_messageable(out.post.channel_id, guild_id=out.post.guild_id)
     extra: dict[str, Any] = {"view": view} if view is not None else {}
@@ -101,7 +103,7 @@ async def edit_news(bot: MotionwatchBot, out: Outgoing) -> None:
     if out.post.message_id is None:
         return
     language = await _language(bot, out.post.guild_id)
-    reply = _render(bot, language, out)
+    reply = await _render(bot, language, out)
     message = bot.get_partial_messageable(out.post.channel_id).get_partial_message(
         out.post.message_id
     )
@@ -201,7 +203,7 @@ class NewsButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON
             language,
             news_post_view(post),
             news_entry_view(review.entry),
-            _items(bot, list(review.items)),
+            await _items(bot, interaction.guild_id, list(review.items)),
             note=note,
         )
         followup = Followup()

@@ -12,6 +12,7 @@ from discordbot.finding import find_own_post
 from i18n import language_for
 from render.reminders import render_reminder
 from services.errors import ChannelUnavailable
+from services.items import items_for
 from tracker.lookup import resolve_item
 from tracker.reminders import Due
 
@@ -23,7 +24,9 @@ log = logging.getLogger(__name__)
 
 async def post_reminder(bot: MotionwatchBot, due: Due, late: bool) -> int | None:
     settings = await bot.guild_settings.get(due.guild_id)
-    spec = resolve_item(bot.services.tracker.items, due.target.item_key)
+    # The guild's own items too; another guild's never (items_for sees only this guild's).
+    seen = await items_for(bot.services, due.guild_id)
+    spec = resolve_item(seen.specs, due.target.item_key)
     if settings is None or settings.reminders_channel_id is None or spec is None:
         return None
     guild = bot.get_guild(due.guild_id)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from config.shards import Shards
 from services.context import Services
 from services.errors import ChannelUnavailable
+from services.items import items_for
 from services.news import Delivery, Refused, Retry, Sent
 from storage.engine import writing
 from storage.models import Announcement
@@ -136,7 +137,8 @@ class Announcements:
             if not claimed:
                 return None  # another delivery (or process) has it
         try:
-            change: Change | None = from_payload(row.payload, self.services.tracker.items)
+            seen = await items_for(self.services, row.guild_id)
+            change: Change | None = from_payload(row.payload, seen.specs)
         except UnreadablePayload as exc:
             log.warning("announcement %s cannot be read back: %s", row.id, exc)
             change = None

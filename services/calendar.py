@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from config.settings import Settings
 from i18n import language_for
 from services.context import Services
+from services.items import items_for
 from services.reading import upcoming_deadlines
 from storage.engine import writing
 from storage.models import CalendarEntry, CalendarSecret
@@ -135,7 +136,8 @@ async def reconcile(services: Services, *, guild_id: int, now: datetime) -> list
     rows = await upcoming_deadlines(services, guild_id=guild_id, item=None, now=now)
     async with services.sessions() as session:
         stored = await calendar_entries(session, guild_id=guild_id)
-    specs = {services.item_ids[s.key]: s for s in services.tracker.items}
+    seen = (await items_for(services, guild_id)).specs
+    specs = {services.item_ids[s.key]: s for s in seen}
     by_key = {(e.item_id, e.deadline_key): e for e in stored}
     host = _host(services.settings)
     out: list[CalendarEntryView] = []

@@ -18,6 +18,7 @@ from services import validation as check
 from services.context import Services
 from services.convert import event_view
 from services.errors import UserError
+from services.items import items_for
 from storage.engine import writing
 from storage.models import CustomDeadline, TimelineEvent
 from storage.notify import Scope
@@ -32,7 +33,6 @@ from storage.queries.events import (
     to_fact,
 )
 from tracker.items import ItemSpec
-from tracker.lookup import resolve_item
 from tracker.model import EventFact, Precision, StageChangeError
 from views.changes import Change, to_payload
 
@@ -83,12 +83,11 @@ async def _announced(
     return replace(change, announcement_id=announcement_id)
 
 
-def _item_by_id(services: Services, item_id: int) -> ItemSpec:
-    for key, value in services.item_ids.items():
-        if value == item_id:
-            spec = resolve_item(services.tracker.items, key)
-            if spec is not None:
-                return spec
+async def _item_by_id(services: Services, item_id: int, *, guild_id: int) -> ItemSpec:
+    """The item ``item_id`` among those ``guild_id`` sees (its own included)."""
+    for spec in (await items_for(services, guild_id)).specs:
+        if services.item_ids.get(spec.key) == item_id:
+            return spec
     raise UserError("invalid.event_unknown", field="event_id", id=item_id)
 
 
@@ -194,7 +193,7 @@ async def edit_update(
         raise UserError("invalid.nothing_to_edit")
     async with writing(services.sessions) as session:
         event = await _own_event(session, guild_id=guild_id, event_id=event_id)
-        spec = _item_by_id(services, event.item_id)
+        spec = await _item_by_id(services, event.item_id, guild_id=guild_id)
         new_summary = (
             check.text("summary", summary, check.SUMMARY_LIMIT, multiline=True)
             if summary is not None
@@ -268,7 +267,7 @@ async def remove_update(
     reason = check.text("reason", reason, check.REASON_LIMIT, multiline=True)
     async with writing(services.sessions) as session:
         event = await _own_event(session, guild_id=guild_id, event_id=event_id)
-        spec = _item_by_id(services, event.item_id)
+        spec = await _item_by_id(services, event.item_id, guild_id=guild_id)
         events = await list_events(session, item_id=event.item_id, guild_id=guild_id)
         facts = [to_fact(e) for e in events]
         others = [f for f, e in zip(facts, events, strict=True) if e.id != event.id]
@@ -371,4 +370,4 @@ async def remove_deadline(
         )
         await services.changed(session, Scope.item(deadline.item_id, guild_id))
         await session.commit()
-    return deadline, _item_by_id(services, deadline.item_id)
+    return deadline, await _item_by_id(services, deadline.item_id, guild_id=guild_id)

@@ -32,6 +32,7 @@ from services import validation as check
 from services.context import Services
 from services.convert import news_source_view
 from services.errors import ChannelUnavailable, UserError
+from services.items import OwnMatcher, own_matcher
 from storage.engine import writing
 from storage.models import GuildSource, NewsEntry, NewsPost, NewsSource
 from storage.queries import news as store
@@ -345,6 +346,8 @@ class NewsPoller:
             }
             for entry in {e.entry_key: e for e in entries if e.url}.values()
         ]
+        # Read before the write transaction: the guilds' own items and their keywords.
+        own = await own_matcher(self.services)
         async with writing(self.services.sessions) as session:
             row = await session.get(NewsSource, source.id)
             assert row is not None
@@ -354,7 +357,7 @@ class NewsPoller:
             # the first after it was off (disabled, or followed by no guild), since what
             # piled up meanwhile is no longer news.
             if row.initialized_at is not None and row.enabled and not record_only:
-                edits = await self._plan_posts(session, row, stored, now)
+                edits = await self._plan_posts(session, row, stored, now, own)
             else:
                 row.initialized_at = now
             if not row.enabled:
@@ -370,10 +373,23 @@ class NewsPoller:
             await self.edit(outgoing)
 
     async def _plan_posts(
-        self, session: AsyncSession, source: NewsSource, stored: list[NewsEntry], now: datetime
+        self,
+        session: AsyncSession,
+        source: NewsSource,
+        stored: list[NewsEntry],
+        now: datetime,
+        own: OwnMatcher,
     ) -> list[Outgoing]:
         edits: list[Outgoing] = []
-        matching = [(e, m) for e in stored if (m := self.matcher.matches(e.title, e.summary or ""))]
+        found = [
+            (
+                e,
+                self.matcher.matches(e.title, e.summary or ""),
+                own.matches(e.title, e.summary or ""),
+            )
+            for e in stored
+        ]
+        matching = [(e, shared, theirs) for e, shared, theirs in found if shared or theirs]
         if not matching:
             return edits
         # Two outlets' polls carrying one story must not both miss the other's post.
@@ -382,7 +398,7 @@ class NewsPoller:
         # Per guild: stories posted by this poll, and the digest that takes the rest.
         posted: dict[int, int] = {}
         digests: dict[int, NewsPost] = {}
-        for entry, items in matching:
+        for entry, shared, theirs in matching:
             # One query per story for all the guilds, not one per guild.
             by_guild: dict[int, list[tuple[NewsPost, NewsEntry]]] = {}
             for post, other in await store.recent_posts(
@@ -393,6 +409,10 @@ class NewsPoller:
             ):
                 by_guild.setdefault(post.guild_id, []).append((post, other))
             for guild_id, channel_id in guilds:
+                # A guild's own items count in that guild only.
+                items = shared + own.for_guild(guild_id, theirs)
+                if not items:
+                    continue
                 recent = by_guild.get(guild_id, [])
                 by_id = {post.id: (post, other) for post, other in recent}
                 duplicate = find_duplicate(
@@ -473,6 +493,8 @@ class NewsPoller:
             outcome = Refused("the story is no longer stored")
         else:
             items = self.matcher.matches(entry.title, entry.summary or "")
+            own = await own_matcher(self.services)
+            items += own.for_guild(post.guild_id, own.matches(entry.title, entry.summary or ""))
             try:
                 outcome = await self.post(Outgoing(post, entry, source, items, tuple(also)))
             except Exception as exc:  # a bug in rendering, say: the same post would fail again

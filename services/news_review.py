@@ -16,6 +16,7 @@ from news.match import Matcher
 from services import validation as check
 from services.context import Services
 from services.errors import UserError
+from services.items import items_for, own_matcher
 from services.moderation import add_update
 from services.news import STALE_CLAIM
 from storage.engine import writing
@@ -68,8 +69,13 @@ async def review_story(
         source = await session.get(NewsSource, entry.source_id) if entry else None
     if post is None or entry is None or source is None or post.guild_id != guild_id:
         return Review("missing")
-    items = tuple(matcher.matches(entry.title, entry.summary or ""))
-    item = resolve_item(services.tracker.items, items[0]) if items else None
+    own = await own_matcher(services)
+    items = tuple(
+        matcher.matches(entry.title, entry.summary or "")
+        + own.for_guild(guild_id, own.matches(entry.title, entry.summary or ""))
+    )
+    seen = await items_for(services, guild_id)
+    item = resolve_item(seen.specs, items[0]) if items else None
     if action == "add" and item is None:
         raise UserError("invalid.story_no_item")
 

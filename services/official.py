@@ -15,7 +15,7 @@ FAILURES_TO_DISABLE, probed again later.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +29,8 @@ from official.keyguard import redact
 from official.records import ApiError
 from services.context import Services
 from services.convert import event_view
+from services.items import every_guild_item
+from services.items import linked_items as guild_linked_items
 from services.news import FAILURES_TO_DISABLE, backoff, probe_delay
 from storage.engine import writing
 from storage.models import OfficialSource, TimelineEvent
@@ -82,22 +84,28 @@ class PollResult:
     error: str | None = None
 
 
-def linked_items(services: Services, *, bill_no: str) -> list[LinkedItem]:
-    """The items linked to ``bill_no``: today the configured ones with that ``bill_no``.
-
-    Guild items (``/track motion``) join here: add those the store links to the bill.
-    """
-    found: list[LinkedItem] = []
+async def linked_items(
+    services: Services, *, bill_nos: Collection[str]
+) -> dict[str, list[LinkedItem]]:
+    """The items following each of ``bill_nos``: configured ones and guilds' own (/track)."""
+    found: dict[str, list[LinkedItem]] = {}
     for spec in services.tracker.items:
         item_id = services.item_ids.get(spec.key)
-        if spec.bill_no == bill_no and item_id is not None:
-            found.append(LinkedItem(item_id=item_id, spec=spec))
+        if spec.bill_no is not None and spec.bill_no in bill_nos and item_id is not None:
+            found.setdefault(spec.bill_no, []).append(LinkedItem(item_id=item_id, spec=spec))
+    for owned in await guild_linked_items(services, sorted(bill_nos)):
+        if owned.bill_no is not None:
+            found.setdefault(owned.bill_no, []).append(
+                LinkedItem(item_id=owned.item_id, spec=owned.spec, guild_id=owned.guild_id)
+            )
     return found
 
 
-def linked_bill_numbers(services: Services) -> set[str]:
+async def linked_bill_numbers(services: Services) -> set[str]:
     """Every bill some item follows (fetched by number when the listing misses it)."""
-    return {spec.bill_no for spec in services.tracker.items if spec.bill_no}
+    configured = {spec.bill_no for spec in services.tracker.items if spec.bill_no}
+    owned = {o.bill_no for o in await every_guild_item(services) if o.bill_no}
+    return configured | owned
 
 
 def event_key(bill_no: str, item: LinkedItem, stage: str) -> str:
@@ -203,7 +211,7 @@ class OfficialPoller:
     async def _fetch(self, api: OfficialApi) -> dict[str, Bill]:
         http = self.services.http
         found = await fetch_dismissal_motions(http, api)
-        missing = linked_bill_numbers(self.services) - {b.bill_no for b in found}
+        missing = await linked_bill_numbers(self.services) - {b.bill_no for b in found}
         for bill_no in sorted(missing):
             found.extend(await fetch_bill(http, api, bill_no))
         log.debug("official record: %d bills (%d fetched by number)", len(found), len(missing))
@@ -211,11 +219,12 @@ class OfficialPoller:
 
     async def _record_all(self, bills: dict[str, Bill]) -> list[Recorded]:
         recorded: list[Recorded] = []
+        linked = await linked_items(self.services, bill_nos=set(bills))
         for bill_no, bill in sorted(bills.items()):
             shown = stages(bill)
             if not shown:
                 continue
-            for item in linked_items(self.services, bill_no=bill_no):
+            for item in linked.get(bill_no, []):
                 recorded.extend(await self._record_item(bill, shown, item))
         return recorded
 

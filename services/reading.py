@@ -6,6 +6,7 @@ from datetime import datetime
 
 from services.context import Services
 from services.errors import UserError
+from services.items import items_for
 from services.tracking import item_status
 from storage.queries.deadlines import upcoming_custom_deadlines
 from tracker.items import ItemSpec
@@ -16,9 +17,14 @@ from views.paging import PER_PAGE, TimelinePage, page_count
 from views.status import ItemStatus
 
 
-def pick_item(services: Services, value: str | None) -> ItemSpec | None:
-    """The item a command names; None means every item. An unknown name is the member's error."""
-    items = services.tracker.items
+async def pick_item(
+    services: Services, value: str | None, *, guild_id: int | None
+) -> ItemSpec | None:
+    """The item a command names; None means every item. An unknown name is the member's error.
+
+    Only the items ``guild_id`` sees count: another guild's own item is unknown here.
+    """
+    items = (await items_for(services, guild_id)).specs
     if value is None or not value.strip():
         return None
     item = resolve_item(items, value)
@@ -27,12 +33,12 @@ def pick_item(services: Services, value: str | None) -> ItemSpec | None:
     return item
 
 
-def require_item(services: Services, value: str | None) -> ItemSpec:
+async def require_item(services: Services, value: str | None, *, guild_id: int | None) -> ItemSpec:
     """Like pick_item, but one item is needed; it may be omitted only when there is one."""
-    item = pick_item(services, value)
+    item = await pick_item(services, value, guild_id=guild_id)
     if item is not None:
         return item
-    items = services.tracker.items
+    items = (await items_for(services, guild_id)).specs
     if len(items) == 1:
         return items[0]
     raise UserError("error.item_required", known=", ".join(i.key for i in items))
@@ -49,7 +55,7 @@ async def statuses(
             guild_id=guild_id,
             now=now,
         )
-        for spec in ([item] if item else services.tracker.items)
+        for spec in ([item] if item else (await items_for(services, guild_id)).specs)
     ]
 
 
@@ -77,7 +83,7 @@ async def timeline_page(
 async def upcoming_deadlines(
     services: Services, *, guild_id: int | None, item: ItemSpec | None, now: datetime
 ) -> list[DeadlineRow]:
-    chosen = [item] if item else list(services.tracker.items)
+    chosen = [item] if item else list((await items_for(services, guild_id)).specs)
     rows: list[DeadlineRow] = []
     for status in await statuses(services, guild_id=guild_id, item=item, now=now):
         rows.extend(DeadlineRow(status.spec, d) for d in status.assessment.deadlines if d.at > now)

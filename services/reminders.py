@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from config.shards import Shards
 from services.context import Services
 from services.errors import ChannelUnavailable
+from services.items import every_guild_item
 from storage.engine import writing
 from storage.models import TimelineEvent
 from storage.queries import reminders as store
@@ -119,21 +120,33 @@ class Reminders:
         self.process = process
         self.posted = 0
         self._keys: dict[int, str] = {}
+        self._hidden: set[int] = set()
+        self._owned: dict[int, int] = {}
         self._looked_at_all_customs = False
 
     def now(self) -> datetime:
         return self.services.clock()
 
-    def _specs(self) -> list[tuple[ItemSpec, int]]:
+    async def _specs(self, guild_id: int | None = None) -> list[tuple[ItemSpec, int]]:
+        """Configured items, and guilds' own (one guild's, or every guild's when None).
+
+        A hidden guild item is kept, in ``_hidden``, so that its plan is emptied.
+        """
         ids = self.services.item_ids
-        return [(spec, ids[spec.key]) for spec in self.services.tracker.items if spec.key in ids]
+        specs = [(spec, ids[spec.key]) for spec in self.services.tracker.items if spec.key in ids]
+        owned = await every_guild_item(self.services, visible=False)
+        self._hidden |= {o.item_id for o in owned if o.hidden}
+        # A guild's own item is planned only in its owner's scope, never shared.
+        self._owned.update({o.item_id: o.guild_id for o in owned})
+        specs += [(o.spec, o.item_id) for o in owned if guild_id is None or o.guild_id == guild_id]
+        return specs
 
     # --- planning ----------------------------------------------------------------------
 
     async def replan_guild(self, guild_id: int) -> None:
         """Re-plan one guild: its offsets, its own deadlines, its share of every item's."""
         started, now = time.perf_counter(), self.now()
-        specs = self._specs()
+        specs = await self._specs(guild_id)
         async with writing(self.services.sessions) as session:
             await store.lock(
                 session,
@@ -151,7 +164,7 @@ class Reminders:
                     now,
                     scope=guild_id,
                 )
-                if item_id in own
+                if item_id in own and item_id not in self._hidden
                 else []
                 for spec, item_id in specs
             }
@@ -171,7 +184,7 @@ class Reminders:
     async def replan_item(self, item_id: int) -> None:
         """Re-plan an item's shared deadlines for every guild that shares them."""
         started, now = time.perf_counter(), self.now()
-        spec = next(spec for spec, i in self._specs() if i == item_id)
+        spec = next(spec for spec, i in await self._specs() if i == item_id)
         async with writing(self.services.sessions) as session:
             await store.lock(session, exclusive=[f"item:{item_id}"])
             events = list(await stage_events(session, item_id=item_id, guild_id=None))
@@ -199,7 +212,7 @@ class Reminders:
         with their sources; rows that did not change are not written.
         """
         started, now = time.perf_counter(), self.now()
-        specs = self._specs()
+        specs = await self._specs()
         async with writing(self.services.sessions) as session:
             await store.lock(
                 session, exclusive=["guilds", *(f"item:{item_id}" for _, item_id in specs)]
@@ -231,6 +244,9 @@ class Reminders:
         guilds: set[int] = set()
         for spec, item_id in specs:
             shared = events.get((item_id, None), [])
+            if item_id in self._owned:
+                # Seen, and so reminded, only in its owner guild; nothing while hidden.
+                shared = []
             if await store.replace_computed(
                 session,
                 scope=store.SHARED,
@@ -242,6 +258,10 @@ class Reminders:
             for (item, guild_id), own in events.items():
                 if item != item_id or guild_id is None:
                     continue
+                if item_id in self._owned and (
+                    guild_id != self._owned[item_id] or item_id in self._hidden
+                ):
+                    own = []
                 merged = sorted([*shared, *own], key=lambda e: (e.occurred_at, e.id or 0))
                 if await store.replace_computed(
                     session,

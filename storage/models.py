@@ -16,15 +16,33 @@ def utcnow() -> datetime:
 
 
 class Item(SQLModel, table=True):
-    """A tracked item; configuration is the truth, this row anchors the foreign keys."""
+    """A tracked item.
+
+    A configured item (``guild_id`` None): configuration is the truth, this row anchors
+    the foreign keys. A guild's own item (``/track motion``): this row is the truth, and
+    it is seen only in that guild; hiding it (``/track stop``) keeps the row.
+    """
 
     __tablename__ = "item"
+    __table_args__ = (
+        Index("ix_item_guild", "guild_id"),
+        Index("ix_item_bill_no", "bill_no"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
+    # Unique across the table, guild items included: one id per key in every process.
     key: str = Field(max_length=32, unique=True)
     kind: str = Field(max_length=16)
     rule_set: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    guild_id: int | None = Field(default=None, sa_type=BigInteger)
+    name_en: str | None = Field(default=None, max_length=100)
+    name_ko: str | None = Field(default=None, max_length=100)
+    bill_no: str | None = Field(default=None, max_length=32)
+    keywords: list[str] | None = Field(default=None, sa_type=JSON)
+    created_by: int | None = Field(default=None, sa_type=BigInteger)
+    hidden_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hidden_by: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class TimelineEvent(SQLModel, table=True):

@@ -19,6 +19,7 @@ from motionwatch_standin.assembly import AssemblyStandIn, bill_row
 from news.http import feed_client
 from runtime.startup import prepare_database
 from services.build import build_services
+from services.items import items_for
 from services.official import OFFICIAL_NAME, OfficialPoller
 from storage.engine import writing
 from storage.models import GuildSettings
@@ -143,3 +144,75 @@ async def test_the_shared_clients_guard_applies(
                 assert api.requests == []
         finally:
             await services.engine.dispose()
+
+
+GUILD_BILL = "2299777"
+GUILD_MOTION = "국무위원(외교부장관 가상인물) 해임건의안"
+
+
+async def test_a_guild_tracked_motion_is_advanced_by_the_record_in_that_guild_only(
+    standin: DiscordStandIn, database_url: str, tmp_path: Path
+) -> None:
+    """/track motion with a bill number: the official record advances the guild's own item,
+    announced in that guild's updates channel and nowhere else."""
+    mine, other = standin.add_guild("Korea Watchers"), standin.add_guild("Elsewhere")
+    channels = {}
+    for guild in (mine, other):
+        admin = guild.add_member("Seo", roles=[guild.add_role("Admins", Perm.MANAGE_GUILD)])
+        channels[guild.id] = (guild.channel_named("general"), guild.add_channel("updates"), admin)
+    clock = Clock()
+    async with (
+        AssemblyStandIn(key=KEY) as api,
+        running_bot(
+            standin,
+            database_url=database_url,
+            tracker=tracker(tmp_path),
+            clock=clock,
+            allow_private_sources=True,
+            na_open_api_key=KEY,
+            na_open_api_base=api.base,
+        ) as bot,
+    ):
+        for guild in (mine, other):
+            general, updates, admin = channels[guild.id]
+            await (
+                await standin.invoke(
+                    guild.id,
+                    general,
+                    admin,
+                    "setup",
+                    options={"purpose": "updates", "channel": updates},
+                    subcommand="channel",
+                )
+            ).response(timeout=15)
+        general, updates, admin = channels[mine.id]
+        tracked = await (
+            await standin.invoke(
+                mine.id,
+                general,
+                admin,
+                "track",
+                subcommand="motion",
+                options={"name": "Motion to dismiss the foreign minister", "bill_no": GUILD_BILL},
+            )
+        ).response(timeout=15)
+        assert tracked.ephemeral is not None
+        seen = await items_for(bot.services, mine.id)
+        (item,) = [s for s in seen.specs if seen.is_own(s)]
+        assert item.bill_no == GUILD_BILL
+        api.bills = [
+            bill_row(GUILD_BILL, GUILD_MOTION, proposed="2027-03-02", reported="2027-03-03")
+        ]
+        result = await bot.official.poll_due()
+        assert result is not None and len(result.recorded) == 2
+        assert {r.guild_id for r in result.recorded} == {mine.id}
+        await bot.announcements.deliver()
+        assert len(standin.messages(updates)) == 2
+        assert standin.messages(channels[other.id][1]) == []
+        shown = await (
+            await standin.invoke(mine.id, general, admin, "timeline", options={"item": item.key})
+        ).response(timeout=15)
+        assert OFFICIAL_NAME in str(shown.embeds)
+        clock.now += timedelta(minutes=16)
+        again = await bot.official.poll_due()
+        assert again is not None and again.recorded == ()

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Item, utcnow
@@ -27,3 +28,82 @@ async def item_ids(session: AsyncSession, *, keys: Iterable[str] | None = None) 
         stmt = stmt.where(Item.key.in_(list(keys)))  # type: ignore[attr-defined]
     result = await session.exec(stmt)
     return {key: int(item_id) for key, item_id in result.all() if item_id is not None}
+
+
+async def add_guild_item(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    slug: str,
+    kind: str,
+    rule_set: str,
+    name_en: str,
+    name_ko: str | None,
+    bill_no: str | None,
+    keywords: list[str],
+    created_by: int,
+    now: datetime,
+) -> Item:
+    """A guild's own item; its key is ``slug_<id>``, so unique without a retry.
+
+    Configured keys cannot hold ``_`` (config.tracker.KEY_PATTERN): never a clash.
+    """
+    item = Item(
+        # Unique placeholder until the id is known, in the same transaction.
+        key=f"_{guild_id}_{now.timestamp()}"[:32],
+        kind=kind,
+        rule_set=rule_set,
+        created_at=now,
+        guild_id=guild_id,
+        name_en=name_en,
+        name_ko=name_ko,
+        bill_no=bill_no,
+        keywords=keywords,
+        created_by=created_by,
+    )
+    session.add(item)
+    await session.flush()
+    item.key = f"{slug[: 31 - len(str(item.id))]}_{item.id}"
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def guild_items(
+    session: AsyncSession, *, guild_id: int | None = None, visible: bool = True
+) -> list[Item]:
+    """Guild-owned items, oldest first: one guild's, or every guild's when None."""
+    stmt = select(Item).where(col(Item.guild_id).is_not(None))
+    if guild_id is not None:
+        stmt = stmt.where(Item.guild_id == guild_id)
+    if visible:
+        stmt = stmt.where(col(Item.hidden_at).is_(None))
+    result = await session.exec(stmt.order_by(col(Item.id)))
+    return list(result.all())
+
+
+async def guild_item_by_key(session: AsyncSession, *, guild_id: int, key: str) -> Item | None:
+    result = await session.exec(
+        select(Item).where(Item.guild_id == guild_id, Item.key == key).with_for_update()
+    )
+    return result.first()
+
+
+async def hide_item(session: AsyncSession, *, item: Item, actor_id: int, now: datetime) -> None:
+    item.hidden_at = now
+    item.hidden_by = actor_id
+    session.add(item)
+    await session.flush()
+
+
+async def items_by_bill_no(session: AsyncSession, *, bill_nos: Iterable[str]) -> list[Item]:
+    """Visible guild items linked to any of ``bill_nos`` (every guild's), one query."""
+    wanted = list(bill_nos)
+    if not wanted:
+        return []
+    result = await session.exec(
+        select(Item)
+        .where(col(Item.bill_no).in_(wanted), col(Item.hidden_at).is_(None))
+        .order_by(col(Item.id))
+    )
+    return list(result.all())

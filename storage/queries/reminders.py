@@ -293,7 +293,11 @@ async def sync_customs(
     since then are looked for), passed ones go after ``KEEP_PASSED``.
     """
     conn = await session.connection()
-    removed = select(CD.c.id).where(CD.c.deleted_at.is_not(None))
+    # A custom deadline of a hidden guild item (/track stop) is reminded no more.
+    hidden = select(IT.c.id).where(IT.c.hidden_at.is_not(None))
+    removed = select(CD.c.id).where(
+        or_(CD.c.deleted_at.is_not(None), CD.c.item_id.in_(hidden.scalar_subquery()))
+    )
     stale = delete(PD).where(
         PD.c.custom_id.is_not(None),
         or_(
@@ -313,6 +317,7 @@ async def sync_customs(
         CD.c.created_at,
     ).where(
         IT.c.id == CD.c.item_id,
+        IT.c.hidden_at.is_(None),
         CD.c.deleted_at.is_(None),
         CD.c.due_at > _at(now),
         ~exists().where(planned.c.custom_id == CD.c.id).correlate_except(planned),
