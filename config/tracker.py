@@ -55,7 +55,7 @@ class SourceConfig(_Strict):
 class ItemConfig(_Strict):
     key: str = Field(pattern=KEY_PATTERN)
     name: Names
-    kind: str = Field(min_length=1, max_length=32)
+    kind: str = Field(min_length=1, max_length=16)
     rule_set: str
     timezone: str
     params: dict[str, Any] = Field(default_factory=dict)
