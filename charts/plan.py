@@ -17,7 +17,6 @@ from i18n import has, t
 from tracker.items import ItemSpec
 from tracker.model import Assessment, EventFact, Precision
 from tracker.rules.agreement import AutoRenewingAgreement
-from tracker.rules.motion import KrAssemblyDismissal
 from tracker.timeutil import day_start, ensure_utc, local_date
 from views.deadlines import DeadlineRow
 from views.events import EventView
@@ -273,8 +272,7 @@ _SHOWN_ELSEWHERE = frozenset({"renewal", "notice_deadline", "window_opens", "win
 
 
 def _vote_window(spec: ItemSpec, assessment: Assessment, language: str) -> Window | None:
-    if not isinstance(spec.rules, KrAssemblyDismissal):
-        return None
+    """Any rule set whose facts give a vote window (window_opens, window_closes) has one drawn."""
     opens = assessment.facts.get("window_opens")
     closes = assessment.facts.get("window_closes")
     if not isinstance(opens, datetime) or not isinstance(closes, datetime):
