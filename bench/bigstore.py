@@ -14,7 +14,6 @@ from runtime.startup import prepare_database
 from storage.engine import SessionFactory
 from storage.models import GuildSettings, TimelineEvent
 from tracker.items import ItemSpec
-from tracker.model import Kind
 from tracker.rules.agreement import AgreementParams, AutoRenewingAgreement
 from tracker.rules.motion import KrAssemblyDismissal, MotionParams
 
@@ -38,10 +37,10 @@ def big_tracker(items: int) -> TrackerConfig:
             rules = AutoRenewingAgreement(
                 AgreementParams(entry_into_force=date(2001 + n % 20, 1 + n % 12, 1 + n % 28)), SEOUL
             )
-            kind = Kind.AGREEMENT
+            kind = "agreement"
         else:
             rules = KrAssemblyDismissal(MotionParams(), SEOUL)  # type: ignore[assignment]
-            kind = Kind.MOTION
+            kind = "motion"
         specs.append(
             ItemSpec(
                 key=f"item-{n:03d}",
@@ -71,13 +70,13 @@ async def fill(
     # Begun as a writer, as every write on SQLite is (storage.engine.writing).
     async with engine.execution_options(sqlite_immediate=True).begin() as conn:
         for spec in tracker.items:
-            stages = AGREEMENT_STAGES if spec.kind == Kind.AGREEMENT else MOTION_STAGES
+            stages = AGREEMENT_STAGES if spec.kind == "agreement" else MOTION_STAGES
             rows = []
             for k in range(events_per_item):
                 # A few stage changes early on (in 2000, before any entry into force),
                 # then plain news events.
-                stage = stages[k] if k < len(stages) and spec.kind == Kind.MOTION else None
-                if spec.kind == Kind.AGREEMENT and k in (0, 1, 2):
+                stage = stages[k] if k < len(stages) and spec.kind == "motion" else None
+                if spec.kind == "agreement" and k in (0, 1, 2):
                     stage = AGREEMENT_STAGES[k]
                 rows.append(
                     {

@@ -17,7 +17,6 @@ from i18n import has, t
 from tracker.items import ItemSpec
 from tracker.model import Assessment, EventFact, Precision
 from tracker.rules.agreement import AutoRenewingAgreement
-from tracker.rules.motion import KrAssemblyDismissal
 from tracker.timeutil import day_start, ensure_utc, local_date
 from views.deadlines import DeadlineRow
 from views.events import EventView
@@ -103,7 +102,7 @@ def chart_plan(
     )
     stages = _stage_spans(spec, facts, now, language)
     markers = tuple(
-        EventMarker(f.occurred_at, _stage_label(spec, language, f.stage) if f.stage else None)
+        EventMarker(f.occurred_at, _words(language, spec, "stage", f.stage) if f.stage else None)
         for f in facts
     )
     renewals, notices = _renewals(spec, assessment, now, language)
@@ -141,7 +140,7 @@ def chart_plan(
             t(language, "chart.lane_events"),
             t(language, "chart.lane_deadlines"),
         ),
-        legend_labels=_legend(language, renewals, notices, others, window),
+        legend_labels=_legend(language, spec, renewals, notices, others, window),
     )
 
 
@@ -157,11 +156,10 @@ def _date(language: str, moment: datetime, tz: ZoneInfo) -> str:
     )
 
 
-def _stage_label(spec: ItemSpec, language: str, stage: str, *, deemed: bool = False) -> str:
-    if deemed:
-        return t(language, "stage.motion.deemed_discarded")
-    key = f"stage.{spec.kind.value}.{stage}"
-    return t(language, key) if has(key) else stage
+def _words(language: str, spec: ItemSpec, *parts: str) -> str:
+    """The item's rule set's words (``rules.<name>.<parts>``), else the bare name."""
+    key = spec.rules.words(*parts)
+    return t(language, key) if has(key) else parts[-1]
 
 
 def _stage_spans(
@@ -173,12 +171,13 @@ def _stage_spans(
     reading said it might change (``valid_until``): that is where they move an
     item on by themselves, such as a notice taking effect at a term end.
     """
-    staged = sorted({f.occurred_at for f in facts if f.stage is not None})
+    # Asked when each change starts to count: a date-only one once its day is over.
+    staged = sorted({spec.rules.counts_from(f) for f in facts if f.stage is not None})
     entry = getattr(spec.rules.params, "entry_into_force", None)
     if isinstance(entry, date):
-        # A configured entry into force is a change nobody records: ask just after it.
-        staged = sorted({*staged, day_start(entry, spec.timezone) + TICK})
-    readings: list[tuple[str, datetime, bool, bool]] = []
+        # A configured entry into force is a change nobody records: ask once its day is over.
+        staged = sorted({*staged, day_start(entry + timedelta(days=1), spec.timezone)})
+    readings: list[tuple[str, datetime, bool, str]] = []
     at = staged[0] if staged else None
     steps = 0
     while at is not None and at <= now and steps < MAX_STEPS:
@@ -187,19 +186,19 @@ def _stage_spans(
         if reading.stage is not None and reading.since is not None:
             key = (reading.stage, reading.since)
             if not readings or (readings[-1][0], readings[-1][1]) != key:
-                deemed = bool(reading.facts.get("deemed_discarded"))
-                readings.append((reading.stage, reading.since, reading.derived, deemed))
+                word = spec.rules.stage_word(reading) or reading.stage
+                readings.append((reading.stage, reading.since, reading.derived, word))
         later = [s for s in staged if s > at]
         if reading.valid_until is not None:
             later.append(reading.valid_until if reading.valid_until > at else at + TICK)
         at = min(later, default=None)
     spans = []
-    for i, (stage, since, derived, deemed) in enumerate(readings):
+    for i, (stage, since, derived, word) in enumerate(readings):
         last = i == len(readings) - 1
         spans.append(
             StageSpan(
                 stage,
-                _stage_label(spec, language, stage, deemed=deemed),
+                _words(language, spec, "stage", word),
                 since,
                 now if last else readings[i + 1][1],
                 derived,
@@ -226,6 +225,8 @@ def _renewals(
         horizon = upcoming
     else:
         horizon = now
+    renewal_word = _words(language, spec, "deadline", "renewal")
+    notice_word = _words(language, spec, "deadline", "notice_deadline")
     renewals: list[DateMarker] = []
     notices: list[DateMarker] = []
     k = 1
@@ -234,25 +235,15 @@ def _renewals(
         if isinstance(ended, datetime) and end >= ended:
             break  # the term end that ended it renewed nothing
         notice = rules.notice_deadline(end)
-        renewals.append(DateMarker(end, "renewal", t(language, "deadline.renewal"), end <= now))
-        notices.append(
-            DateMarker(
-                notice, "notice_deadline", t(language, "deadline.notice_deadline"), notice <= now
-            )
-        )
+        renewals.append(DateMarker(end, "renewal", renewal_word, end <= now))
+        notices.append(DateMarker(notice, "notice_deadline", notice_word, notice <= now))
     # The notice deadline still ahead may govern a later renewal than the next one.
     for d in assessment.deadlines:
         if d.kind == "notice_deadline" and all(n.at != d.at for n in notices):
-            notices.append(
-                DateMarker(
-                    d.at, "notice_deadline", t(language, "deadline.notice_deadline"), d.at <= now
-                )
-            )
+            notices.append(DateMarker(d.at, "notice_deadline", notice_word, d.at <= now))
             if d.effect_at is not None and all(r.at != d.effect_at for r in renewals):
                 renewals.append(
-                    DateMarker(
-                        d.effect_at, "renewal", t(language, "deadline.renewal"), d.effect_at <= now
-                    )
+                    DateMarker(d.effect_at, "renewal", renewal_word, d.effect_at <= now)
                 )
     return (
         tuple(sorted(renewals, key=lambda m: m.at)),
@@ -269,7 +260,9 @@ def _other_deadlines(
         d = row.deadline
         if row.spec.key != spec.key or d.kind in _SHOWN_ELSEWHERE:
             continue
-        key = f"deadline.{d.kind}"
+        key = spec.rules.words("deadline", d.kind)
+        if not has(key):
+            key = f"deadline.{d.kind}"
         label = row.title or (t(language, key) if has(key) else d.kind)
         out.append(DateMarker(ensure_utc(d.at), d.kind, label, d.at <= now))
     return tuple(sorted(out, key=lambda m: m.at))
@@ -279,8 +272,7 @@ _SHOWN_ELSEWHERE = frozenset({"renewal", "notice_deadline", "window_opens", "win
 
 
 def _vote_window(spec: ItemSpec, assessment: Assessment, language: str) -> Window | None:
-    if not isinstance(spec.rules, KrAssemblyDismissal):
-        return None
+    """Any rule set whose facts give a vote window (window_opens, window_closes) has one drawn."""
     opens = assessment.facts.get("window_opens")
     closes = assessment.facts.get("window_closes")
     if not isinstance(opens, datetime) or not isinstance(closes, datetime):
@@ -290,6 +282,7 @@ def _vote_window(spec: ItemSpec, assessment: Assessment, language: str) -> Windo
 
 def _legend(
     language: str,
+    spec: ItemSpec,
     renewals: Sequence[DateMarker],
     notices: Sequence[DateMarker],
     others: Sequence[DateMarker],
@@ -297,9 +290,9 @@ def _legend(
 ) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     if renewals:
-        out.append(("renewal", t(language, "deadline.renewal")))
+        out.append(("renewal", _words(language, spec, "deadline", "renewal")))
     if notices:
-        out.append(("notice_deadline", t(language, "deadline.notice_deadline")))
+        out.append(("notice_deadline", _words(language, spec, "deadline", "notice_deadline")))
     if others:
         out.append(("other", t(language, "chart.other_deadline")))
     if window is not None:

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from config.errors import ConfigError, location
 from tracker.items import ItemSpec, SeedEvent, SourceSpec
-from tracker.model import EventFact, Kind, StageChangeError
-from tracker.rules import get_rule_set
+from tracker.model import EventFact, StageChangeError
+from tracker.rules import get_rule_set, rule_set_names
 from tracker.when import WhenError, parse_when
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
@@ -55,7 +55,7 @@ class SourceConfig(_Strict):
 class ItemConfig(_Strict):
     key: str = Field(pattern=KEY_PATTERN)
     name: Names
-    kind: Kind
+    kind: str = Field(min_length=1, max_length=16)
     rule_set: str
     timezone: str
     params: dict[str, Any] = Field(default_factory=dict)
@@ -72,6 +72,15 @@ class ItemConfig(_Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone '{value}'") from None
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        # The kinds are those the rule sets declare: a new rule set brings its own.
+        kinds = sorted({get_rule_set(name).kind for name in rule_set_names()})
+        if value not in kinds:
+            raise ValueError(f"unknown kind '{value}' (known: {', '.join(kinds)})")
         return value
 
     @field_validator("rule_set")

@@ -42,7 +42,7 @@ def build_calendar(entries: Sequence[CalendarEntryView], *, language: str) -> by
             uid=e.uid,
             start=e.row.deadline.at.astimezone(UTC),
             summary=(
-                f"{e.row.title or deadline_name(language, e.row.deadline)}"
+                f"{e.row.title or deadline_name(language, e.row.deadline, e.row.spec.rules)}"
                 f" · {e.row.spec.name(language)}"
             ),
             description=meaning(language, e.row),

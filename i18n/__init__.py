@@ -29,10 +29,31 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
+# Entries added from outside this package (add_entries), by language.
+_ADDED: dict[str, dict[str, str]] = {language: {} for language in LANGUAGES}
+
+
 @cache
 def catalog(language: str) -> dict[str, str]:
     with (_DIR / f"{language}.toml").open("rb") as fh:
-        return _flatten(tomllib.load(fh))
+        return _flatten(tomllib.load(fh)) | _ADDED.get(language, {})
+
+
+def add_entries(language: str, table: Mapping[str, Any]) -> None:
+    """Add words that live outside these files, such as a rule set shipped on its own.
+
+    ``table`` nests as the TOML files do ({"rules": {"my-rules": {...}}}). A key the
+    catalog already has with other words is refused: nothing here replaces a text.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    flat = _flatten(table)
+    current = catalog(language)
+    clashes = sorted(k for k, v in flat.items() if k in current and current[k] != v)
+    if clashes:
+        raise ValueError(f"catalog {language}: already has other words for {clashes}")
+    _ADDED[language].update(flat)
+    catalog.cache_clear()
 
 
 def language_for(setting: str | None, locale: str | None) -> str:

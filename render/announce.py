@@ -13,14 +13,14 @@ from render.common import (
     link,
     moment_text,
 )
-from render.words import deadline_name, stage_name
+from render.words import Rules, deadline_name, stage_name
 from views.changes import OFFICIAL_ACTOR_ID, Change
 
 SUMMARY_LIMIT = 1500
 
 
-def _stage(language: str, kind: str, stage: str | None) -> str:
-    return stage_name(language, kind, stage) if stage else t(language, "stage.none")
+def _stage(language: str, rules: Rules, stage: str | None) -> str:
+    return stage_name(language, rules, stage) if stage else t(language, "stage.none")
 
 
 def render_change(language: str, change: Change, *, announcement_id: int | None = None) -> Reply:
@@ -43,24 +43,34 @@ def render_change(language: str, change: Change, *, announcement_id: int | None 
     stage_change = change.stage_change
     if stage_change:
         old, new = stage_change
-        words = f"{_stage(language, spec.kind, old)} → **{_stage(language, spec.kind, new)}**"
+        words = f"{_stage(language, spec.rules, old)} → **{_stage(language, spec.rules, new)}**"
         fields.append({"name": t(language, "announce.stage"), "value": words})
     moved = [
         t(
             language,
             "announce.moved_line",
-            deadline=deadline_name(language, new),
+            deadline=deadline_name(language, new, spec.rules),
             old=moment_text(old.at),
             new=moment_text(new.at),
         )
         for old, new in change.moved
     ]
     moved += [
-        t(language, "announce.new_line", deadline=deadline_name(language, d), at=moment_text(d.at))
+        t(
+            language,
+            "announce.new_line",
+            deadline=deadline_name(language, d, spec.rules),
+            at=moment_text(d.at),
+        )
         for d in change.appeared
     ]
     moved += [
-        t(language, "announce.gone_line", deadline=deadline_name(language, d), at=moment_text(d.at))
+        t(
+            language,
+            "announce.gone_line",
+            deadline=deadline_name(language, d, spec.rules),
+            at=moment_text(d.at),
+        )
         for d in change.gone
     ]
     if moved:

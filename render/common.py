@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from i18n import t
+from tracker.model import Moment
 
 Embed = dict[str, Any]
 
@@ -95,3 +97,18 @@ def embed_size(embed: Embed) -> int:
     for f in embed.get("fields", []):
         total += len(f["name"]) + len(f["value"])
     return total
+
+
+def discord_moment(language: str, tz: ZoneInfo) -> Callable[[Moment], str]:
+    """How a Discord message writes a status line's moment."""
+
+    def write(m: Moment) -> str:
+        if m.style == "day":
+            return plain_date(language, m.at, tz)
+        if m.style == "by_end_of":
+            return end_of_previous_day(language, m.at, tz)
+        if m.style == "time":
+            return stamp(m.at, "F")
+        return moment_text(m.at)
+
+    return write

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from i18n import t
 from render.common import COLOURS, Embed, Reply, clip, moment_text, plain_date
-from render.words import deadline_name
+from render.words import deadline_meaning, deadline_name
 from tracker.offsets import format_offset
 
 # Re-exported: render/reminders.py takes it from here.
@@ -24,17 +24,11 @@ def reminders_to_come(
 def meaning(language: str, row: DeadlineRow) -> str:
     d, spec = row.deadline, row.spec
     name = spec.name(language)
-    if d.kind == "notice_deadline" and d.effect_at is not None:
-        return t(
-            language,
-            "deadlines.meaning.notice_deadline",
-            item=name,
-            renewal=plain_date(language, d.effect_at, spec.timezone),
-        )
     if d.kind == "custom":
         return t(language, "deadlines.meaning.custom", id=row.custom_id or "?")
-    key = f"deadlines.meaning.{d.kind}"
-    return t(language, key, item=name)
+    # What the deadline decides about, for a rule set's words that name it ({renewal}).
+    effect = plain_date(language, d.effect_at, spec.timezone) if d.effect_at else ""
+    return deadline_meaning(language, d, spec.rules, item=name, renewal=effect)
 
 
 def render_deadlines(
@@ -51,7 +45,7 @@ def render_deadlines(
         embed["description"] = t(language, "deadlines.none")
         return Reply(embeds=[embed])
     for row in rows[:FIELDS_LIMIT]:
-        title = row.title or deadline_name(language, row.deadline)
+        title = row.title or deadline_name(language, row.deadline, row.spec.rules)
         lines = [moment_text(row.deadline.at), meaning(language, row)]
         if reminders_on:
             coming = reminders_to_come(row.deadline.at, offsets, now)

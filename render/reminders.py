@@ -16,7 +16,7 @@ def render_reminder(
     language: str, spec: ItemSpec, due: Due, *, late: bool, ping_role_id: int | None
 ) -> Reply:
     target = due.target
-    name = target.title or deadline_name(language, target.deadline)
+    name = target.title or deadline_name(language, target.deadline, spec.rules)
     lines = [
         moment_text(target.deadline.at),
         meaning(language, DeadlineRow(spec, target.deadline, target.title)),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from i18n import t
 from render.common import (
     COLOURS,
@@ -11,7 +9,7 @@ from render.common import (
     Embed,
     Reply,
     clip,
-    end_of_previous_day,
+    discord_moment,
     event_time,
     is_day_start,
     link,
@@ -19,7 +17,7 @@ from render.common import (
     plain_date,
     stamp,
 )
-from render.words import deadline_name, stage_colour, stage_words
+from render.words import deadline_name, shows_derived, stage_colour, stage_words, status_words
 from views.status import ItemStatus
 
 LATEST_SUMMARY_LIMIT = 400
@@ -40,105 +38,31 @@ def _since(language: str, status: ItemStatus) -> str:
 
 def _stage_line(language: str, status: ItemStatus) -> str:
     a = status.assessment
-    line = f"**{stage_words(language, status.spec.kind, a)}**{_since(language, status)}"
-    if a.derived and a.stage is not None and not a.facts.get("deemed_discarded"):
+    rules = status.spec.rules
+    line = f"**{stage_words(language, rules, a)}**{_since(language, status)}"
+    if shows_derived(rules, a):
         line += "\n" + t(language, "status.derived")
     return line
 
 
-def _agreement_fields(language: str, status: ItemStatus) -> list[Embed]:
-    facts, tz = status.assessment.facts, status.spec.timezone
-    fields = [
+def _rule_fields(language: str, status: ItemStatus) -> list[Embed]:
+    """The facts the item's rule set shows after its stage, in its own words."""
+    rules = status.spec.rules
+    write = discord_moment(language, status.spec.timezone)
+    return [
         {
-            "name": t(language, "status.extensions"),
-            "value": t(language, "status.extensions_value", count=facts.get("extensions", 0)),
-            "inline": True,
+            "name": label,
+            "value": clip(f"{text}\n{note}" if note else text, FIELD_VALUE_LIMIT),
+            "inline": line.inline,
         }
+        for line, label, text, note in status_words(language, rules, status.assessment, write)
     ]
-    renewal, notice = facts.get("next_renewal"), facts.get("notice_deadline")
-    if isinstance(renewal, datetime):
-        fields.append(
-            {
-                "name": t(language, "status.next_renewal"),
-                "value": moment_text(renewal),
-                "inline": True,
-            }
-        )
-    if isinstance(notice, datetime):
-        value = f"{end_of_previous_day(language, notice, tz)}\n{moment_text(notice)}"
-        fields.append(
-            {"name": t(language, "status.notice_deadline"), "value": value, "inline": False}
-        )
-    ends = facts.get("ends_at")
-    if isinstance(ends, datetime):
-        fields.append(
-            {
-                "name": t(language, "status.ends"),
-                "value": f"{moment_text(ends)}\n{t(language, 'status.ends_unless')}",
-                "inline": False,
-            }
-        )
-    if facts.get("revivable"):
-        fields.append(
-            {
-                "name": t(language, "status.revivable"),
-                "value": t(language, "status.revivable_value"),
-                "inline": False,
-            }
-        )
-    ended = facts.get("terminated_at")
-    if isinstance(ended, datetime):
-        fields.append(
-            {"name": t(language, "status.terminated"), "value": moment_text(ended), "inline": False}
-        )
-    return fields
-
-
-def _motion_fields(language: str, status: ItemStatus) -> list[Embed]:
-    facts = status.assessment.facts
-    fields = [
-        {
-            "name": t(language, "status.thresholds"),
-            "value": t(
-                language,
-                "status.thresholds_value",
-                propose=facts["proposal_threshold"],
-                passing=facts["passage_threshold"],
-                seats=facts["seats"],
-            ),
-            "inline": False,
-        }
-    ]
-    opens, closes = facts.get("window_opens"), facts.get("window_closes")
-    if isinstance(opens, datetime) and isinstance(closes, datetime):
-        fields.append(
-            {
-                "name": t(language, "status.vote_window"),
-                "value": t(
-                    language,
-                    "status.vote_window_value",
-                    opens=stamp(opens, "F"),
-                    closes=stamp(closes, "F"),
-                    countdown=stamp(closes, "R"),
-                ),
-                "inline": False,
-            }
-        )
-    if facts.get("deemed_discarded"):
-        fields.append(
-            {
-                "name": t(language, "status.deemed"),
-                "value": t(language, "status.deemed_value"),
-                "inline": False,
-            }
-        )
-    return fields
 
 
 def _next_deadline(language: str, status: ItemStatus) -> Embed:
     deadline = status.assessment.next_deadline
     value = (
-        f"{deadline_name(language, deadline)}: {moment_text(deadline.at)}"
+        f"{deadline_name(language, deadline, status.spec.rules)}: {moment_text(deadline.at)}"
         if deadline
         else t(language, "status.no_deadline")
     )
@@ -165,11 +89,7 @@ def _latest(language: str, status: ItemStatus) -> Embed | None:
 
 def status_embed(language: str, status: ItemStatus) -> Embed:
     spec = status.spec
-    fields = (
-        _agreement_fields(language, status)
-        if spec.kind == "agreement"
-        else _motion_fields(language, status)
-    )
+    fields = _rule_fields(language, status)
     fields.append(_next_deadline(language, status))
     latest = _latest(language, status)
     if latest:
@@ -177,7 +97,7 @@ def status_embed(language: str, status: ItemStatus) -> Embed:
     return {
         "title": spec.name(language),
         "description": _stage_line(language, status),
-        "color": COLOURS[stage_colour(spec.kind, status.assessment)],
+        "color": COLOURS[stage_colour(spec.rules, status.assessment)],
         "fields": fields,
         "footer": {"text": t(language, "status.footer", key=spec.key, events=status.event_count)},
     }
@@ -185,9 +105,10 @@ def status_embed(language: str, status: ItemStatus) -> Embed:
 
 def _overview_line(language: str, status: ItemStatus) -> str:
     deadline = status.assessment.next_deadline
-    text = f"{stage_words(language, status.spec.kind, status.assessment)}{_since(language, status)}"
+    rules = status.spec.rules
+    text = f"{stage_words(language, rules, status.assessment)}{_since(language, status)}"
     if deadline:
-        text += f"\n{deadline_name(language, deadline)}: {moment_text(deadline.at)}"
+        text += f"\n{deadline_name(language, deadline, rules)}: {moment_text(deadline.at)}"
     return text
 
 

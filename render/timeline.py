@@ -20,7 +20,7 @@ def _event_line(language: str, spec: ItemSpec, event: EventView) -> str:
     when = event_time(language, event.occurred_at, event.precision, spec.timezone)
     parts = [f"`#{event.id}` **{when}**"]
     if event.stage:
-        parts.append(f"→ *{stage_name(language, spec.kind, event.stage)}*")
+        parts.append(f"→ *{stage_name(language, spec.rules, event.stage)}*")
     line = " ".join(parts) + f"\n{clip(summary, SUMMARY_LIMIT)}"
     if event.source_url:
         line += f" {link(clip(event.source_name or '', 80) or None, event.source_url)}"

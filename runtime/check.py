@@ -9,26 +9,16 @@ from sqlalchemy.engine import make_url
 
 from config.settings import Settings
 from config.tracker import TrackerConfig
+from render.common import end_of_previous_day, plain_date
+from render.words import MomentWriter, deadline_name, stage_words, status_words
 from runtime.startup import prepare_database
 from services.readcache import ReadCache
 from services.tracking import item_status
 from storage.engine import backend_label, create_engine, session_factory
-from tracker.model import Deadline
+from tracker.model import Moment
 from views.status import ItemStatus
 
-STAGE_WORDS = {
-    "in_force": "in force",
-    "termination_notified": "termination notified",
-    "notice_suspended": "termination notice suspended (in force; termination can be revived)",
-    "notice_withdrawn": "termination notice withdrawn (back in force)",
-}
-DEADLINE_WORDS = {
-    "notice_deadline": "notice deadline",
-    "renewal": "renewal",
-    "termination": "termination",
-    "window_opens": "vote window opens",
-    "window_closes": "vote window closes",
-}
+LANGUAGE = "en"
 
 
 def _at(value: datetime, tz: ZoneInfo) -> str:
@@ -45,40 +35,34 @@ def _since(since: datetime | None, tz: ZoneInfo) -> str:
     return f" since {_at(since, tz)}"
 
 
-def _deadline(deadline: Deadline | None, tz: ZoneInfo) -> str:
+def _moment(tz: ZoneInfo) -> MomentWriter:
+    def write(m: Moment) -> str:
+        if m.style == "day":
+            return plain_date(LANGUAGE, m.at, tz)
+        if m.style == "by_end_of":
+            return end_of_previous_day(LANGUAGE, m.at, tz)
+        return _at(m.at, tz)
+
+    return write
+
+
+def _deadline(status: ItemStatus) -> str:
+    deadline = status.assessment.next_deadline
     if deadline is None:
         return "none"
-    return f"{DEADLINE_WORDS.get(deadline.kind, deadline.kind)} {_at(deadline.at, tz)}"
+    name = deadline_name(LANGUAGE, deadline, status.spec.rules)
+    return f"{name} {_at(deadline.at, status.spec.timezone)}"
 
 
 def describe(status: ItemStatus) -> list[str]:
+    """An item's state in the words /status uses (English), times in the item's zone."""
     spec, a = status.spec, status.assessment
     tz = spec.timezone
-    stage = STAGE_WORDS.get(a.stage or "", a.stage or "no stage recorded")
-    if a.facts.get("deemed_discarded"):
-        stage = "discarded (deemed: no vote within the window)"
+    stage = stage_words(LANGUAGE, spec.rules, a)
     lines = [f"{spec.key}: {spec.name_en}", f"  stage: {stage}{_since(a.since, tz)}"]
-    facts = a.facts
-    if "extensions" in facts:
-        parts = [f"extended {facts['extensions']} times"]
-        renewal, notice = facts.get("next_renewal"), facts.get("notice_deadline")
-        if isinstance(renewal, datetime) and isinstance(notice, datetime):
-            parts.append(f"next renewal {_at(renewal, tz)}")
-            parts.append(f"notice deadline {_at(notice, tz)}")
-        ends = facts.get("ends_at")
-        if isinstance(ends, datetime):
-            parts.append(f"ends {_at(ends, tz)} unless the notice is suspended or withdrawn")
-        lines.append("  " + "; ".join(parts))
-    if "passage_threshold" in facts:
-        seats = facts["seats"]
-        lines.append(
-            f"  thresholds: {facts['proposal_threshold']} of {seats} to propose, "
-            f"{facts['passage_threshold']} of {seats} to pass"
-        )
-        opens, closes = facts.get("window_opens"), facts.get("window_closes")
-        if isinstance(opens, datetime) and isinstance(closes, datetime):
-            lines.append(f"  vote window: after {_at(opens, tz)}, until {_at(closes, tz)}")
-    lines.append(f"  next deadline: {_deadline(a.next_deadline, tz)}")
+    for _, label, text, note in status_words(LANGUAGE, spec.rules, a, _moment(tz)):
+        lines.append(f"  {label}: {text}" + (f" ({note})" if note else ""))
+    lines.append(f"  next deadline: {_deadline(status)}")
     return lines
 
 

@@ -22,7 +22,6 @@ from storage.models import Item
 from storage.notify import Scope
 from storage.queries.items import guild_items, items_by_bill_no
 from tracker.items import ItemSpec
-from tracker.model import Kind
 from tracker.rules import RuleSet, get_rule_set
 
 log = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ def spec_of(row: Item) -> ItemSpec:
         key=row.key,
         name_en=name_en,
         name_ko=row.name_ko or name_en,
-        kind=Kind(row.kind),
+        kind=row.kind,
         rules=_motion_rules(),
         timezone=ZoneInfo(GUILD_ITEM_ZONE),
         keywords_en=keywords_en,

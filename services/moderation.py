@@ -46,12 +46,13 @@ def _stage_error(exc: StageChangeError, spec: ItemSpec) -> UserError:
             value=d.get("stage"),
             stages=", ".join(spec.rules.stages),
         )
-    if exc.code == "vote_too_early":
-        opens = d.get("opens")
-        stamp = f"<t:{int(opens.timestamp())}:F>" if isinstance(opens, datetime) else "?"
-        return UserError("invalid.vote_too_early", opens=stamp)
-    if exc.code == "needs_entry":
-        return UserError("invalid.needs_entry")
+    if exc.code != "transition":
+        # A refusal of the rule set's own: its words are under rules.<name>.invalid.<code>,
+        # filled in with the details (times as Discord timestamps).
+        values = {
+            k: f"<t:{int(v.timestamp())}:F>" if isinstance(v, datetime) else v for k, v in d.items()
+        }
+        return UserError(spec.rules.words("invalid", exc.code), **values)
     allowed = d.get("allowed") or []
     return UserError(
         "invalid.stage_order",

@@ -20,7 +20,7 @@ from storage.queries.audit import record_audit
 from storage.queries.items import add_guild_item, guild_item_by_key, hide_item
 from tracker.items import ItemSpec
 from tracker.lookup import resolve_item
-from tracker.model import Kind
+from tracker.rules import get_rule_set
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ async def track_motion(
             session,
             guild_id=guild_id,
             slug=slug_of(name),
-            kind=str(Kind.MOTION),
+            kind=get_rule_set(MOTION_RULE_SET).kind,
             rule_set=MOTION_RULE_SET,
             name_en=name,
             name_ko=korean,

@@ -15,7 +15,7 @@ from charts.plan import ChartPlan, chart_plan
 from config.tracker import load_tracker
 from tests.conftest import ROOT
 from tracker.items import ItemSpec
-from tracker.model import Deadline, EventFact, Kind, Precision
+from tracker.model import Deadline, EventFact, Precision
 from tracker.rules.agreement import AgreementParams, AutoRenewingAgreement
 from tracker.rules.motion import KrAssemblyDismissal, MotionParams
 from views.deadlines import DeadlineRow
@@ -122,7 +122,7 @@ def test_the_same_history_and_minute_give_the_same_plan() -> None:
 
 def _agreement(**params: Any) -> ItemSpec:
     rules = AutoRenewingAgreement(AgreementParams(**params), KST)
-    return ItemSpec("pact", "Pact", "협정", Kind.AGREEMENT, rules, KST)
+    return ItemSpec("pact", "Pact", "협정", "agreement", rules, KST)
 
 
 def _event(i: int, at: datetime, stage: str | None, precision: str = "datetime") -> EventView:
@@ -161,7 +161,7 @@ def test_a_pending_termination_is_shown_as_a_deadline() -> None:
 
 def _motion() -> ItemSpec:
     rules = KrAssemblyDismissal(MotionParams(), KST)
-    return ItemSpec("motion", "Motion", "해임건의안", Kind.MOTION, rules, KST)
+    return ItemSpec("motion", "Motion", "해임건의안", "motion", rules, KST)
 
 
 def test_a_motion_vote_window_opens_24_h_and_closes_72_h_after_the_report() -> None:

@@ -10,7 +10,7 @@ import pytest
 from config.errors import ConfigError
 from config.settings import DEFAULT_DATABASE_URL, Settings, load_settings
 from config.tracker import load_tracker
-from tracker.model import Kind, Precision
+from tracker.model import Precision
 from tracker.rules.agreement import AutoRenewingAgreement
 from tracker.rules.motion import KrAssemblyDismissal
 
@@ -117,7 +117,7 @@ def test_shipped_config_loads() -> None:
     assert gsomia is not None and motion is not None
     assert config.item("nothing") is None
 
-    assert gsomia.kind is Kind.AGREEMENT
+    assert gsomia.kind == "agreement"
     assert gsomia.rule_set == "auto-renewing-agreement"
     assert isinstance(gsomia.rules, AutoRenewingAgreement)
     assert gsomia.rules.params.entry_into_force == date(2016, 11, 23)
@@ -126,7 +126,7 @@ def test_shipped_config_loads() -> None:
     assert "GSOMIA" in gsomia.keywords_en
     assert all(s.url.startswith("https://") for s in gsomia.sources)
 
-    assert motion.kind is Kind.MOTION
+    assert motion.kind == "motion"
     assert isinstance(motion.rules, KrAssemblyDismissal)
     assert motion.rules.params.seats == 300
 

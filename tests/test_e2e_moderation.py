@@ -601,6 +601,38 @@ async def test_an_edit_that_would_break_the_history_is_refused(server: Server) -
 # -- mentions -------------------------------------------------------------------------------------
 
 
+async def test_a_rule_sets_own_refusal_is_in_its_own_words(server: Server) -> None:
+    """The vote-time rule is the motion rule set's: its words come from rules.<name>.invalid."""
+    s = server
+    for stage, when in (("submitted", "2026-11-20 10:00"), ("reported", "2026-11-21 10:00")):
+        reply = await s.ask(
+            s.moderator,
+            "update",
+            "add",
+            item="han-minkoo-dismissal",
+            summary=stage,
+            stage=stage,
+            when=when,
+        )
+        assert reply.content is not None and reply.content.startswith("Recorded as #"), (
+            reply.content
+        )
+    before = await s.store()
+    early = await s.ask(
+        s.moderator,
+        "update",
+        "add",
+        item="han-minkoo-dismissal",
+        summary="Voted",
+        stage="passed",
+        when="2026-11-21 12:00",
+    )
+    opens = int(datetime(2026, 11, 22, 10, tzinfo=ZoneInfo("Asia/Seoul")).timestamp())
+    assert early.ephemeral
+    assert early.content == (f"when: a vote must come after the vote window opens (<t:{opens}:F>).")
+    assert await s.store() == before
+
+
 async def test_mentions_in_summaries_are_stored_and_shown_as_text(server: Server) -> None:
     s = server
     hostile = f"Ping @everyone and @here, <@{s.member}> and <@&{s.ping_role}>!"

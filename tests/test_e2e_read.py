@@ -81,7 +81,7 @@ async def test_status_of_gsomia(world: World) -> None:
     assert embed["title"] == "South Korea–Japan GSOMIA"
     assert embed["description"].startswith("**Termination notice withdrawn (back in force)**")
     fields = _fields(embed)
-    assert fields["Extensions"] == "Extended 10 times"
+    assert fields["Extensions"] == "At least 2 on the record, of 10 anniversaries passed in force"
     renewal, notice = datetime(2027, 11, 23, tzinfo=KST), datetime(2027, 8, 25, tzinfo=KST)
     assert fields["Next renewal"] == f"{_ts(renewal)} ({_ts(renewal, 'R')})"
     assert fields["Notice deadline"].startswith("by the end of 24 Aug 2027")
@@ -225,7 +225,7 @@ async def test_a_korean_guild_gets_korean_replies(
     (embed,) = reply.embeds
     assert embed["title"] == "한일 군사정보보호협정(GSOMIA)"
     assert "종료 통보 철회(정상화)" in embed["description"]
-    assert _fields(embed)["연장 횟수"] == "10회 연장"
+    assert _fields(embed)["연장 횟수"] == "기록상 최소 2회 (발효 중 지난 기념일 10회 중)"
 
 
 async def test_reconnect_then_resume_keeps_answering(world: World) -> None:

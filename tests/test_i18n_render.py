@@ -87,7 +87,13 @@ def test_gsomia_status_reads_well_in_english() -> None:
     assert "Termination notice withdrawn (back in force)" in embed["description"]
     assert "since 21 Mar 2023" in embed["description"]
     fields = {f["name"]: f["value"] for f in embed["fields"]}
-    assert fields["Extensions"] == "Extended 10 times"
+    # Only 2017 and 2018 are plain renewals on the record; the rest is said with its assumption.
+    assert fields["Extensions"] == "At least 2 on the record, of 10 anniversaries passed in force"
+    assert fields["During the suspended notice"].startswith("4 of those anniversaries")
+    assert (
+        "in Seoul's view the annual renewal did not apply" in fields["During the suspended notice"]
+    )
+    assert fields["Assumed"].startswith("4 of those anniversaries passed after the last recorded")
     renewal = int(datetime(2027, 11, 23, tzinfo=KST).timestamp())
     notice = int(datetime(2027, 8, 25, tzinfo=KST).timestamp())
     assert fields["Next renewal"] == f"<t:{renewal}:F> (<t:{renewal}:R>)"
@@ -104,8 +110,36 @@ def test_motion_status_in_korean() -> None:
     assert embed["title"] == "한민구 국방부 장관 해임건의안"
     assert "보류" in embed["description"] and "2016년 11월 24일부터" in embed["description"]
     fields = {f["name"]: f["value"] for f in embed["fields"]}
-    assert fields["정족수"] == "발의 300명 중 100명 · 의결 300명 중 151명"
+    assert fields["정족수"] == "100명 이상 발의 · 151명 이상 찬성 (재적 300명)"
     assert fields["다음 시한"] == "예정된 시한 없음"
+
+
+def test_suspended_notice_is_seouls_position_not_a_term() -> None:
+    """In the suspension the status attributes the 'at once' view and computes no 90 days."""
+    during = datetime(2020, 6, 1, 12, tzinfo=KST)
+    (en,) = render_status("en", [_status(GSOMIA, during)]).embeds
+    assert en["description"].startswith("**Termination notice suspended (in force)**")
+    fields = {f["name"]: f["value"] for f in en["fields"]}
+    assert fields["Termination notice suspended"].startswith(
+        "Seoul's position (22 Nov 2019): the notice is only suspended, so ending the "
+        "suspension would end the agreement at once, not after 90 days' notice."
+    )
+    assert "Notice deadline" not in fields and "Next renewal" not in fields
+    assert fields["Next deadline"] == "None ahead"
+    (ko,) = render_status("ko", [_status(GSOMIA, during)]).embeds
+    assert ko["description"].startswith("**종료 통보 효력 정지(협정 유지)**")
+    ko_fields = {f["name"]: f["value"] for f in ko["fields"]}
+    assert ko_fields["종료 통보 효력 정지"].startswith("한국 정부의 입장(2019년 11월 22일)")
+    assert "즉시 종료" in ko_fields["종료 통보 효력 정지"]
+
+
+def test_korean_wording() -> None:
+    ko = catalog("ko")
+    assert ko["rules.kr-assembly-dismissal.deadline.window_opens"] == "표결 가능 시점"
+    assert ko["rules.auto-renewing-agreement.stage.notice_suspended"] == (
+        "종료 통보 효력 정지(협정 유지)"
+    )
+    assert not [k for k, v in ko.items() if "종료 재개" in v or "표결 가능 시작" in v]
 
 
 def test_many_items_make_an_overview() -> None:

@@ -98,7 +98,7 @@ def test_demo_plays_a_session_and_exits_0() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "── Mina (member) in #general: /status" in out
-    assert "Extended 10 times" in out
+    assert "At least 2 on the record, of 10 anniversaries passed in force" in out
     assert "Shelved since 24 Nov 2016" in out
     assert "── Mina: /timeline item:gsomia" in out
     assert "Page 1 of 2 · 18 events" in out and "Page 2 of 2 · 18 events" in out

@@ -116,14 +116,16 @@ def cases(draw: st.DrawFn) -> Case:
         renewal_period_months=renewal,
         notice_period_days=notice,
     )
+    # A date-only entry into force counts once its day is over.
+    counts = in_force_from if how == "event" else day_start(anchor + timedelta(days=1), tz)
     # "now": anywhere in the next 40 years, or close to one of the term ends.
     if draw(st.booleans()):
-        now = in_force_from + timedelta(seconds=draw(st.integers(1, 40 * 366 * 86400)))
+        now = counts + timedelta(seconds=draw(st.integers(1, 40 * 366 * 86400)))
     else:
         k = draw(st.integers(1, 12))
         end = day_start(ref_term_end_date(anchor, k, params), tz)
         now = end + timedelta(seconds=draw(st.integers(-2 * 86400, 2 * 86400)))
-        now = max(now, in_force_from + SECOND)
+        now = max(now, counts + SECOND)
     return Case(zone, params, anchor, history, in_force_from, now)
 
 

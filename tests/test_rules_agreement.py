@@ -110,37 +110,45 @@ def test_notice_of_2019_sets_the_end(item: ItemSpec, facts: list[EventFact]) -> 
 
 
 @pytest.mark.parametrize(
-    ("now", "extensions", "deadlines"),
-    [
-        (
-            kst(2019, 11, 22, 19),
-            2,
-            [("renewal", kst(2019, 11, 23)), ("notice_deadline", kst(2020, 8, 25))],
-        ),
-        (
-            kst(2019, 11, 23, 12),
-            3,
-            [("notice_deadline", kst(2020, 8, 25)), ("renewal", kst(2020, 11, 23))],
-        ),
-    ],
+    ("now", "extensions", "suspended"),
+    [(kst(2019, 11, 22, 19), 2, 0), (kst(2019, 11, 23, 12), 3, 1), (kst(2020, 6, 1, 12), 3, 1)],
 )
 def test_suspension_keeps_it_in_force(
-    item: ItemSpec,
-    facts: list[EventFact],
-    now: datetime,
-    extensions: int,
-    deadlines: list[tuple[str, datetime]],
+    item: ItemSpec, facts: list[EventFact], now: datetime, extensions: int, suspended: int
 ) -> None:
     a = item.assess(facts, now)
     assert a.stage == "notice_suspended"
     assert a.since == kst(2019, 11, 22, 18)
     assert a.derived is False
     assert a.facts["revivable"] is True
+    assert a.facts["suspended_since"] == kst(2019, 11, 22, 18)
     assert a.facts["terminated_at"] is None
     assert a.facts["ends_at"] is None
     assert a.facts["extensions"] == extensions
-    assert [(d.kind, d.at) for d in a.deadlines] == deadlines
-    assert all(d.at > now for d in a.deadlines)
+    # The anniversary passed during the suspension is not a plain renewal on the record.
+    assert a.facts["extensions_suspended"] == suspended
+    assert a.facts["extensions_assumed"] == 0
+    # Seoul's position was that lifting the suspension ends it at once: no 90-day term,
+    # so no notice deadline or renewal is computed while it lasts.
+    assert a.deadlines == ()
+    assert a.facts["next_renewal"] is None
+    assert a.facts["notice_deadline"] is None
+
+
+def test_day_precision_changes_count_once_the_day_is_over(
+    item: ItemSpec, facts: list[EventFact]
+) -> None:
+    """Signed and in force on 23 Nov 2016, at an unrecorded time: not yet at 00:00 that day."""
+    at_midnight = item.assess(facts, kst(2016, 11, 23))
+    assert at_midnight.stage == "initialled"
+    assert at_midnight.since == kst(2016, 11, 14)
+    assert at_midnight.valid_until == kst(2016, 11, 24)
+    late_that_day = item.assess(facts, kst(2016, 11, 23, 23, 59))
+    assert late_that_day.stage == "initialled"
+    next_day = item.assess(facts, kst(2016, 11, 24))
+    assert next_day.stage == "in_force"
+    # Still shown on its own date.
+    assert next_day.since == kst(2016, 11, 23)
 
 
 def test_without_suspension_it_terminates_at_the_term_end(item: ItemSpec) -> None:
@@ -182,6 +190,10 @@ def test_status_in_2026(item: ItemSpec, facts: list[EventFact]) -> None:
     a = item.assess(facts, now)
     assert a.stage == "notice_withdrawn"
     assert a.facts["extensions"] == 10
+    # 2019-2022 passed during the suspended notice; 2023-2026 after the last recorded
+    # change, assuming no notice: only 2017 and 2018 are plain renewals on the record.
+    assert a.facts["extensions_suspended"] == 4
+    assert a.facts["extensions_assumed"] == 4
     assert a.facts["next_renewal"] == kst(2027, 11, 23)
     assert a.facts["notice_deadline"] == kst(2027, 8, 25)
     assert a.facts["in_force_since"] == kst(2016, 11, 23)

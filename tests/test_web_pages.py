@@ -61,11 +61,12 @@ async def test_item_page_in_english(site: Site) -> None:
     assert "Next renewal" in page
     assert "2027-11-23 00:00 KST (2027-11-22 15:00 UTC)" in page
     assert "by the end of 24 Aug 2027" in page
-    assert "Extended 10 times" in page
+    assert "At least 2 on the record, of 10 anniversaries passed in force" in page
+    assert "in Seoul&#39;s view the annual renewal did not apply then" in page
     # The whole timeline, with its sources, and no Discord markup.
     assert page.count("<li>") == 18
-    assert 'href="https://www.mofa.go.jp/press/release/press4e_002598.html"' in page
-    assert "Ministry of Foreign Affairs of Japan" in page
+    assert 'href="http://english.kyodonews.jp/news/2016/11/445547.html"' in page
+    assert ">Kyodo<" in page
     assert "<t:" not in page
     # The chart the page shows is the item's, drawn as SVG in the page's language.
     assert '<img src="/items/gsomia/chart.svg?lang=en"' in page

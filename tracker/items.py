@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tracker.model import Assessment, EventFact, Kind, Precision
+from tracker.model import Assessment, EventFact, Precision
 from tracker.rules import RuleSet
 
 
@@ -36,7 +36,7 @@ class ItemSpec:
     key: str
     name_en: str
     name_ko: str
-    kind: Kind
+    kind: str
     rules: RuleSet[Any, Any]
     timezone: ZoneInfo
     keywords_en: tuple[str, ...] = ()

@@ -15,11 +15,6 @@ class Precision(StrEnum):
     DATETIME = "datetime"
 
 
-class Kind(StrEnum):
-    MOTION = "motion"
-    AGREEMENT = "agreement"
-
-
 @dataclass(frozen=True, slots=True)
 class EventFact:
     """What a rule set needs to know of one timeline event."""
@@ -32,6 +27,37 @@ class EventFact:
 
 
 FactValue = int | bool | str | datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A time in a status line; each reader writes it its own way.
+
+    ``style``: "moment" a date and time (with a countdown where the reader can),
+    "time" a date and time, "day" the local date alone, "by_end_of" a deadline at
+    local 00:00 read as "by the end of" the day before.
+    """
+
+    at: datetime
+    style: str = "moment"
+
+
+# A value of a status line: words by language ({"en": "Seoul", "ko": "한국 정부"}) are
+# picked in the reader's language.
+LineValue = int | str | Moment | Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLine:
+    """One fact of an item's status, in its rule set's catalog words.
+
+    Label ``rules.<rule set>.status.<key>``, text ``<key>_value`` and, when the
+    catalog has it, a second line ``<key>_note``, each filled in with ``values``.
+    """
+
+    key: str
+    values: Mapping[str, LineValue] = field(default_factory=dict)
+    inline: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,19 @@ from zoneinfo import ZoneInfo
 
 from i18n import DEFAULT, LANGUAGES, t
 from render.common import clip, end_of_previous_day, is_day_start, plain_date
-from render.words import deadline_name, stage_colour, stage_name, stage_words
+from render.words import (
+    MomentWriter,
+    deadline_name,
+    shows_derived,
+    stage_colour,
+    stage_name,
+    stage_words,
+    status_words,
+)
 from services.context import Services
 from services.reading import statuses
 from tracker.items import ItemSpec
+from tracker.model import Moment
 from views.events import EventView
 from views.status import ItemStatus
 
@@ -144,7 +153,8 @@ def _next_deadline(language: str, status: ItemStatus) -> str:
     deadline = status.assessment.next_deadline
     if deadline is None:
         return t(language, "status.no_deadline")
-    return f"{deadline_name(language, deadline)}: {moment_words(deadline.at, status.spec.timezone)}"
+    name = deadline_name(language, deadline, status.spec.rules)
+    return f"{name}: {moment_words(deadline.at, status.spec.timezone)}"
 
 
 def summarize(language: str, status: ItemStatus) -> ItemSummary:
@@ -152,79 +162,35 @@ def summarize(language: str, status: ItemStatus) -> ItemSummary:
     return ItemSummary(
         key=spec.key,
         name=spec.name(language),
-        stage=stage_words(language, spec.kind, status.assessment),
+        stage=stage_words(language, spec.rules, status.assessment),
         since=_since(language, status),
-        colour=stage_colour(spec.kind, status.assessment),
+        colour=stage_colour(spec.rules, status.assessment),
         next_deadline=_next_deadline(language, status),
     )
 
 
-def _agreement_facts(language: str, status: ItemStatus) -> list[Fact]:
-    facts, tz = status.assessment.facts, status.spec.timezone
-    out = [
-        Fact(
-            t(language, "status.extensions"),
-            t(language, "status.extensions_value", count=facts.get("extensions", 0)),
-        )
-    ]
-    renewal, notice = facts.get("next_renewal"), facts.get("notice_deadline")
-    if isinstance(renewal, datetime):
-        out.append(Fact(t(language, "status.next_renewal"), moment_words(renewal, tz)))
-    if isinstance(notice, datetime):
-        out.append(
-            Fact(
-                t(language, "status.notice_deadline"),
-                end_of_previous_day(language, notice, tz),
-                moment_words(notice, tz),
-            )
-        )
-    ends = facts.get("ends_at")
-    if isinstance(ends, datetime):
-        out.append(
-            Fact(
-                t(language, "status.ends"),
-                moment_words(ends, tz),
-                t(language, "status.ends_unless"),
-            )
-        )
-    if facts.get("revivable"):
-        out.append(Fact(t(language, "status.revivable"), t(language, "status.revivable_value")))
-    ended = facts.get("terminated_at")
-    if isinstance(ended, datetime):
-        out.append(Fact(t(language, "status.terminated"), moment_words(ended, tz)))
-    return out
+def web_moment(language: str, tz: ZoneInfo) -> MomentWriter:
+    """How a page writes a status line's moment: in the item's zone with UTC beside it."""
+
+    def write(m: Moment) -> str:
+        if m.style == "day":
+            return plain_date(language, m.at, tz)
+        if m.style == "by_end_of":
+            return end_of_previous_day(language, m.at, tz)
+        return moment_words(m.at, tz)
+
+    return write
 
 
-def _motion_facts(language: str, status: ItemStatus) -> list[Fact]:
-    facts, tz = status.assessment.facts, status.spec.timezone
-    out = [
-        Fact(
-            t(language, "status.thresholds"),
-            t(
-                language,
-                "status.thresholds_value",
-                propose=facts["proposal_threshold"],
-                passing=facts["passage_threshold"],
-                seats=facts["seats"],
-            ),
+def _rule_facts(language: str, status: ItemStatus) -> list[Fact]:
+    """The facts the item's rule set shows after its stage, as /status shows them."""
+    write = web_moment(language, status.spec.timezone)
+    return [
+        Fact(label, text, note)
+        for _, label, text, note in status_words(
+            language, status.spec.rules, status.assessment, write
         )
     ]
-    opens, closes = facts.get("window_opens"), facts.get("window_closes")
-    if isinstance(opens, datetime) and isinstance(closes, datetime):
-        out.append(
-            Fact(
-                t(language, "status.vote_window"),
-                t(
-                    language,
-                    "web.vote_window_value",
-                    opens=moment_words(opens, tz),
-                    closes=moment_words(closes, tz),
-                ),
-            )
-        )
-    if facts.get("deemed_discarded"):
-        out.append(Fact(t(language, "status.deemed"), t(language, "status.deemed_value")))
-    return out
 
 
 def event_row(language: str, spec: ItemSpec, event: EventView) -> EventRow:
@@ -234,7 +200,7 @@ def event_row(language: str, spec: ItemSpec, event: EventView) -> EventRow:
     return EventRow(
         when=event_words(language, event.occurred_at, event.precision, spec.timezone),
         summary=clip(summary, SUMMARY_LIMIT),
-        stage=stage_name(language, spec.kind, event.stage) if event.stage else None,
+        stage=stage_name(language, spec.rules, event.stage) if event.stage else None,
         source_name=clip(name, SOURCE_NAME_LIMIT) if name else None,
         source_url=url,
     )
@@ -283,11 +249,7 @@ async def item_inputs(services: Services, *, spec: ItemSpec, now: datetime) -> I
 def item_page(inputs: ItemInputs, *, language: str) -> ItemPage:
     status, spec = inputs.status, inputs.status.spec
     a = status.assessment
-    facts = (
-        _agreement_facts(language, status)
-        if spec.kind == "agreement"
-        else _motion_facts(language, status)
-    )
+    facts = _rule_facts(language, status)
     facts.append(Fact(t(language, "status.next_deadline"), _next_deadline(language, status)))
     return ItemPage(
         language=language,
@@ -304,7 +266,7 @@ def item_page(inputs: ItemInputs, *, language: str) -> ItemPage:
         )
         | {"events": t(language, "web.events", count=status.event_count)},
         item=summarize(language, status),
-        derived=a.derived and a.stage is not None and not a.facts.get("deemed_discarded"),
+        derived=shows_derived(spec.rules, a),
         facts=tuple(facts),
         events=tuple(event_row(language, spec, e) for e in inputs.events),
         event_count=status.event_count,

@@ -2,7 +2,11 @@
 
 A rule set is one module in this package that decorates its class with
 ``@register``; every module here is imported on first lookup, so adding a rule
-set is adding its module and nothing else.
+set is adding its module and its words, nothing else. It declares its kind, its
+stages and their tones, its facts for the status (``status_lines``) and its
+deadlines (``assess``); its words live in the catalogs under ``rules.<name>``
+(i18n/*.toml, or ``i18n.add_entries`` for one kept elsewhere, as the test suite's
+own in tests/petition_rules.py). Everything else asks the rule set.
 """
 
 from __future__ import annotations

@@ -16,7 +16,16 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from tracker.model import Assessment, Deadline, EventFact, FactValue, Kind, StageChangeError
+from tracker.model import (
+    Assessment,
+    Deadline,
+    EventFact,
+    FactValue,
+    LineValue,
+    Moment,
+    StageChangeError,
+    StatusLine,
+)
 from tracker.rules import register
 from tracker.rules.base import FoldState, RuleParams, RuleSet
 from tracker.timeutil import add_months, day_start, ensure_utc, local_date, months_between
@@ -41,6 +50,9 @@ class AgreementParams(RuleParams):
     initial_term_months: int = Field(default=12, ge=1, le=1200)
     renewal_period_months: int = Field(default=12, ge=1, le=1200)
     notice_period_days: int = Field(default=90, ge=0, le=3650)
+    # Who gave the notice, by language ({en = "Seoul", ko = "한국 정부"}): a suspended
+    # notice's effect is that party's stated position, and the status says whose it is.
+    notice_party: dict[str, str] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +67,14 @@ class AgreementState(FoldState):
 @register
 class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
     name: ClassVar[str] = "auto-renewing-agreement"
-    kind: ClassVar[Kind] = Kind.AGREEMENT
+    kind: ClassVar[str] = "agreement"
+    tones: ClassVar[Mapping[str, str]] = {
+        IN_FORCE: "ok",
+        NOTICE_SUSPENDED: "ok",
+        NOTICE_WITHDRAWN: "ok",
+        TERMINATION_NOTIFIED: "warn",
+        TERMINATED: "alert",
+    }
     params_model: ClassVar[type[RuleParams]] = AgreementParams
     stages: ClassVar[tuple[str, ...]] = (
         NEGOTIATING,
@@ -126,9 +145,15 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
         entry = self.params.entry_into_force
         return day_start(entry, self.tz) if entry else None
 
+    def _entry_counts_from(self) -> datetime | None:
+        """A configured entry into force is a date: it counts once that day is over."""
+        entry = self.params.entry_into_force
+        return day_start(entry + timedelta(days=1), self.tz) if entry else None
+
     def advance(self, state: AgreementState, until: datetime) -> AgreementState:
         entry = self._entry_instant()
-        if state.stage in (None, SIGNED) and entry is not None and entry < until:
+        counts = self._entry_counts_from()
+        if state.stage in (None, SIGNED) and entry and counts is not None and counts <= until:
             # The configured entry into force happened without anyone recording it.
             state = replace(state, stage=IN_FORCE, since=entry, derived=True, in_force_from=entry)
         if state.stage == TERMINATION_NOTIFIED and state.ends_at and state.ends_at <= until:
@@ -164,14 +189,23 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
         now = ensure_utc(now)
         events = list(events)
         state = self.fold(events, now)
+        suspended = state.stage == NOTICE_SUSPENDED
         facts: dict[str, FactValue] = {
             "notice_period_days": self.params.notice_period_days,
             "in_force_since": state.in_force_from,
+            # Term ends passed in force, and of them those that are not plain renewals on
+            # the record: passed while a notice was suspended (the party that gave it held
+            # that the notice stood), or after the last recorded change (assuming no notice).
             "extensions": 0,
+            "extensions_suspended": 0,
+            "extensions_assumed": 0,
             "next_renewal": None,
             "notice_deadline": None,
             "ends_at": None,
-            "revivable": state.stage == NOTICE_SUSPENDED,
+            "revivable": suspended,
+            # While a notice is suspended its party's position is that lifting the
+            # suspension ends the agreement at once: no notice period is computed.
+            "suspended_since": state.since if suspended else None,
             "terminated_at": state.ended_at,
         }
         deadlines: list[Deadline] = []
@@ -185,14 +219,16 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
                 and self.term_end(anchor, ends) == state.ended_at
             ):
                 ends -= 1  # the term end that ended it is not an extension
+                counted_until -= timedelta(microseconds=1)
             facts["extensions"] = ends
+            self._uncertain_extensions(events, anchor, counted_until, ends, facts)
             if state.stage == TERMINATION_NOTIFIED and state.ends_at is not None:
                 facts["ends_at"] = state.ends_at
                 deadlines.append(Deadline("termination", "termination", state.ends_at))
-            elif state.stage in IN_FORCE_STAGES:
+            elif state.stage in IN_FORCE_STAGES and not suspended:
                 deadlines.extend(self._renewal_deadlines(anchor, now, facts))
         deadlines.sort(key=lambda d: d.at)
-        entry = self._entry_instant()
+        entry = self._entry_counts_from()
         return Assessment(
             stage=state.stage,
             since=state.since,
@@ -207,6 +243,37 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
                 state.ends_at if state.ends_at is not None and state.ends_at > now else None,
             ),
         )
+
+    def _uncertain_extensions(
+        self,
+        events: list[EventFact],
+        anchor: date,
+        until: datetime,
+        total: int,
+        facts: dict[str, FactValue],
+    ) -> None:
+        """Count the term ends up to ``until`` passed during a suspended notice or unrecorded."""
+
+        def between(start: datetime, end: datetime) -> int:
+            if end <= start:
+                return 0
+            return self.term_ends_up_to(anchor, end) - self.term_ends_up_to(anchor, start)
+
+        staged = [(self.counts_from(e), e.stage) for e in self.in_order(events)]
+        staged = [(at, stage) for at, stage in staged if at <= until]
+        suspended = 0
+        for i, (at, stage) in enumerate(staged):
+            if stage == NOTICE_SUSPENDED:
+                end = staged[i + 1][0] if i + 1 < len(staged) else until
+                suspended += between(at, end)
+        last = staged[-1] if staged else None
+        assumed = 0
+        if last is None:
+            assumed = total
+        elif last[1] != NOTICE_SUSPENDED:
+            assumed = between(last[0], until)
+        facts["extensions_suspended"] = min(suspended, total)
+        facts["extensions_assumed"] = min(assumed, total - min(suspended, total))
 
     def _renewal_deadlines(
         self, anchor: date, now: datetime, facts: dict[str, FactValue]
@@ -234,4 +301,61 @@ class AutoRenewingAgreement(RuleSet[AgreementParams, AgreementState]):
                     effect_at=following,
                 )
             )
+        return out
+
+    # -- the status in words ------------------------------------------------------
+
+    def status_lines(self, assessment: Assessment) -> list[StatusLine]:
+        facts = assessment.facts
+        out: list[StatusLine] = []
+        total = facts.get("extensions")
+        if isinstance(facts.get("in_force_since"), datetime) and isinstance(total, int):
+            out.extend(self._extension_lines(facts, total))
+        renewal, notice = facts.get("next_renewal"), facts.get("notice_deadline")
+        if isinstance(renewal, datetime):
+            out.append(StatusLine("next_renewal", {"at": Moment(renewal)}, inline=True))
+        if isinstance(notice, datetime):
+            deadline = {"by_end": Moment(notice, "by_end_of"), "at": Moment(notice)}
+            out.append(StatusLine("notice_deadline", deadline))
+        ends = facts.get("ends_at")
+        if isinstance(ends, datetime):
+            out.append(StatusLine("ends", {"at": Moment(ends)}))
+        suspended = facts.get("suspended_since")
+        if isinstance(suspended, datetime):
+            values: dict[str, LineValue] = {
+                "date": Moment(suspended, "day"),
+                "days": self.params.notice_period_days,
+            }
+            party = self.params.notice_party
+            key = "suspended" if party else "suspended_unattributed"
+            if party:
+                values["party"] = party
+            out.append(StatusLine(key, values))
+        ended = facts.get("terminated_at")
+        if isinstance(ended, datetime):
+            out.append(StatusLine("terminated", {"at": Moment(ended)}))
+        return out
+
+    def _extension_lines(self, facts: Mapping[str, FactValue], total: int) -> list[StatusLine]:
+        suspended = facts.get("extensions_suspended")
+        assumed = facts.get("extensions_assumed")
+        suspended = suspended if isinstance(suspended, int) else 0
+        assumed = assumed if isinstance(assumed, int) else 0
+        if not suspended and not assumed:
+            return [StatusLine("extensions", {"count": total}, inline=True)]
+        # Only the anniversaries passed in plain force before a later recorded change are
+        # renewals on the record; the rest rest on an assumption, said beside the count.
+        out = [
+            StatusLine(
+                "extensions_at_least", {"count": total - suspended - assumed, "total": total}
+            )
+        ]
+        party = self.params.notice_party
+        if suspended:
+            if party:
+                out.append(StatusLine("extensions_suspended", {"count": suspended, "party": party}))
+            else:
+                out.append(StatusLine("extensions_suspended_unattributed", {"count": suspended}))
+        if assumed:
+            out.append(StatusLine("extensions_assumed", {"count": assumed}))
         return out

@@ -13,14 +13,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from tracker.model import Assessment, EventFact, Kind, StageChangeError
-from tracker.timeutil import ensure_utc
+from tracker.model import Assessment, EventFact, Precision, StageChangeError, StatusLine
+from tracker.timeutil import day_start, ensure_utc, local_date
 
 
 class RuleParams(BaseModel):
@@ -38,23 +38,55 @@ P = TypeVar("P", bound=RuleParams)
 S = TypeVar("S", bound=FoldState)
 
 
-def sort_events(events: Iterable[EventFact]) -> list[EventFact]:
-    return sorted(events, key=lambda e: (ensure_utc(e.occurred_at), e.order))
+def counts_from(event: EventFact, tz: ZoneInfo) -> datetime:
+    """When ``event`` starts to count for the stage: a day-precision one once its day is over.
+
+    A date-only event happened at some unknown time that day, so until the day
+    ends the rules cannot say it has happened (GSOMIA was not in force at 00:00
+    on the day it was signed). It is still shown on its date.
+    """
+    at = ensure_utc(event.occurred_at)
+    if event.precision == Precision.DATE:
+        return day_start(local_date(at, tz) + timedelta(days=1), tz)
+    return at
 
 
 class RuleSet(ABC, Generic[P, S]):
     """One rule set bound to one item's parameters and time zone."""
 
     name: ClassVar[str]
-    kind: ClassVar[Kind]
+    # What it governs, in a word ("agreement", "motion"): an item's configuration names
+    # it too, as a check that the rule set is the one meant.
+    kind: ClassVar[str]
     params_model: ClassVar[type[RuleParams]]
     stages: ClassVar[tuple[str, ...]]
     # Allowed next stages; the key None is the first stage an item may record.
     transitions: ClassVar[Mapping[str | None, frozenset[str]]]
+    # Each stage's tone, for colours: "ok", "info", "warn", "alert" or "muted".
+    tones: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, params: P, tz: ZoneInfo) -> None:
         self.params = params
         self.tz = tz
+
+    # -- words: every text is in the catalogs under rules.<name> ------------------
+
+    @classmethod
+    def words(cls, *parts: str) -> str:
+        """The catalog key ``rules.<name>.<parts>``: stage.<stage>, deadline.<kind>,
+        meaning.<kind>, status.<line>, invalid.<code>."""
+        return ".".join(("rules", cls.name, *parts))
+
+    def stage_word(self, assessment: Assessment) -> str | None:
+        """Which ``stage.*`` entry names the assessed stage (the reading may say more)."""
+        return assessment.stage
+
+    def tone(self, assessment: Assessment) -> str:
+        return self.tones.get(self.stage_word(assessment) or "", "info")
+
+    def status_lines(self, assessment: Assessment) -> list[StatusLine]:
+        """The facts /status, the web page and --check show after the stage, in order."""
+        return []
 
     @classmethod
     def parse_params(cls, raw: Mapping[str, Any]) -> RuleParams:
@@ -103,16 +135,24 @@ class RuleSet(ABC, Generic[P, S]):
             },
         )
 
+    def counts_from(self, event: EventFact) -> datetime:
+        return counts_from(event, self.tz)
+
+    def in_order(self, events: Iterable[EventFact]) -> list[EventFact]:
+        """Stage-changing events in the order they count."""
+        staged = [e for e in events if e.stage is not None]
+        return sorted(staged, key=lambda e: (self.counts_from(e), e.order))
+
     def fold(self, events: Iterable[EventFact], until: datetime) -> S:
-        """The state at ``until`` from every stage-changing event at or before it."""
+        """The state at ``until`` from every stage-changing event that counts by then."""
         until = ensure_utc(until)
         state = self.initial_state()
-        for event in sort_events(events):
-            at = ensure_utc(event.occurred_at)
-            if at > until:
+        for event in self.in_order(events):
+            if self.counts_from(event) > until:
                 break
-            if event.stage is None:
-                continue
+            at = ensure_utc(event.occurred_at)
+            # The rules move on by themselves only up to the earliest the event can have
+            # happened: a date-only vote on the window's last day is still in time.
             state = self.advance(state, at)
             try:
                 state = self.apply(state, replace(event, occurred_at=at))
@@ -121,10 +161,15 @@ class RuleSet(ABC, Generic[P, S]):
                 raise
         return self.advance(state, until)
 
-    @staticmethod
-    def first_event_after(events: Iterable[EventFact], now: datetime) -> datetime | None:
-        later = [e.occurred_at for e in events if e.stage is not None and e.occurred_at > now]
-        return min(later, default=None)
+    def first_event_after(self, events: Iterable[EventFact], now: datetime) -> datetime | None:
+        """The first instant after ``now`` at which a recorded stage change starts to count."""
+        later = [self.counts_from(e) for e in events if e.stage is not None]
+        return min((at for at in later if at > now), default=None)
+
+    def last_counted(self, events: Iterable[EventFact], now: datetime) -> datetime | None:
+        """When the last stage change counting by ``now`` started to count."""
+        counted = [self.counts_from(e) for e in events if e.stage is not None]
+        return max((at for at in counted if at <= now), default=None)
 
     @staticmethod
     def earliest(*moments: datetime | None) -> datetime | None:
@@ -133,7 +178,7 @@ class RuleSet(ABC, Generic[P, S]):
 
     def validate(self, events: Sequence[EventFact]) -> None:
         """Raise StageChangeError for the first stage change the rules refuse."""
-        stamps = [ensure_utc(e.occurred_at) for e in events]
+        stamps = [self.counts_from(e) for e in events]
         if stamps:
             self.fold(events, max(stamps))
 

@@ -17,7 +17,15 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from tracker.model import Assessment, Deadline, EventFact, FactValue, Kind, StageChangeError
+from tracker.model import (
+    Assessment,
+    Deadline,
+    EventFact,
+    FactValue,
+    Moment,
+    StageChangeError,
+    StatusLine,
+)
 from tracker.rules import register
 from tracker.rules.base import FoldState, RuleParams, RuleSet
 from tracker.timeutil import ensure_utc
@@ -32,6 +40,8 @@ WITHDRAWN = "withdrawn"
 SHELVED = "shelved"
 
 VOTES = frozenset({PASSED, REJECTED})
+# Not a stage one records: how the status names "discarded" when the rules reached it.
+DEEMED_DISCARDED = "deemed_discarded"
 
 
 def _fraction(value: object) -> Fraction:
@@ -79,7 +89,17 @@ class MotionState(FoldState):
 @register
 class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
     name: ClassVar[str] = "kr-assembly-dismissal"
-    kind: ClassVar[Kind] = Kind.MOTION
+    kind: ClassVar[str] = "motion"
+    tones: ClassVar[Mapping[str, str]] = {
+        SUBMITTED: "warn",
+        REPORTED: "warn",
+        PASSED: "alert",
+        DEEMED_DISCARDED: "alert",
+        SHELVED: "muted",
+        WITHDRAWN: "muted",
+        REJECTED: "muted",
+        DISCARDED: "muted",
+    }
     params_model: ClassVar[type[RuleParams]] = MotionParams
     stages: ClassVar[tuple[str, ...]] = (
         ANNOUNCED,
@@ -178,3 +198,29 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
                 self.first_event_after(events, now), deadlines[0].at if deadlines else None
             ),
         )
+
+    # -- the status in words ------------------------------------------------------
+
+    def stage_word(self, assessment: Assessment) -> str | None:
+        if assessment.facts.get("deemed_discarded"):
+            return DEEMED_DISCARDED
+        return assessment.stage
+
+    def status_lines(self, assessment: Assessment) -> list[StatusLine]:
+        facts = assessment.facts
+        seats, propose, passing = (
+            facts.get("seats"),
+            facts.get("proposal_threshold"),
+            facts.get("passage_threshold"),
+        )
+        out: list[StatusLine] = []
+        if isinstance(seats, int) and isinstance(propose, int) and isinstance(passing, int):
+            values = {"seats": seats, "propose": propose, "passing": passing}
+            out.append(StatusLine("thresholds", values))
+        opens, closes = facts.get("window_opens"), facts.get("window_closes")
+        if isinstance(opens, datetime) and isinstance(closes, datetime):
+            window = {"opens": Moment(opens, "time"), "closes": Moment(closes)}
+            out.append(StatusLine("vote_window", window))
+        if facts.get("deemed_discarded"):
+            out.append(StatusLine("deemed"))
+        return out
