@@ -21,6 +21,7 @@ from config.settings import Settings
 from config.tracker import TrackerConfig
 from demo.feed import DemoFeed, Story, serving
 from demo.harness import running_bot
+from demo.official_scene import DEMO_NA_KEY, demo_assembly, official_scene
 from demo.transcript import page_text, render_message
 from discordbot.bot import MotionwatchBot
 from motionwatch_standin import DiscordStandIn, Guild, MessageRecord, Perm
@@ -92,14 +93,20 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
             print("motionwatch demo: the real bot and discord.py against the bundled Discord")
             print(f"stand-in at {standin.api_base} (no token, no network), on a fresh database.")
             clock = DemoClock()
-            # The outlets in the configuration are on the internet; the demo's feed is local.
-            async with running_bot(
-                standin,
-                database_url=database_url,
-                tracker=tracker.without_sources(),
-                clock=clock,
-                allow_private_sources=True,
-            ) as bot:
+            # The outlets in the configuration are on the internet; the demo's feed is local,
+            # and so is its Assembly Open API.
+            async with (
+                demo_assembly() as assembly,
+                running_bot(
+                    standin,
+                    database_url=database_url,
+                    tracker=tracker.without_sources(),
+                    clock=clock,
+                    allow_private_sources=True,
+                    na_open_api_key=DEMO_NA_KEY,
+                    na_open_api_base=assembly.base,
+                ) as bot,
+            ):
                 out = Printer(names, bot.now)
                 print(
                     f"The bot logged in as {bot.user}, synced {len(standin.commands())} commands "
@@ -209,6 +216,9 @@ async def run_demo(settings: Settings, tracker: TrackerConfig) -> int:
                 out.show(reminder)
 
                 await _news_scene(standin, bot, clock, out, names, guild, channel, moderator)
+                await official_scene(
+                    standin, assembly, bot, clock, out, guild, channel, moderator, updates
+                )
                 await _web_scene(
                     bot, lambda: _calendar_command(standin, guild, channel, moderator, out)
                 )

@@ -113,6 +113,22 @@ def test_demo_plays_a_session_and_exits_0() -> None:
     assert "(Demo, not real) Seoul and Tokyo agree to keep GSOMIA for another year" in news
     assert "[Add to timeline] [Not relevant]" in news
     assert "Added to the timeline as #26 by @Jun." in news
+    # A made-up motion, marked so, taken from proposal to vote by the local Open API stand-in.
+    motion = out[out.index("── Jun: /track motion") : out.index("── the web page")]
+    assert 'name:"(Demo, not real) Motion to dismiss' in motion and "(가상)" in motion
+    assert "bill_no:2299999" in motion and "This server now tracks (Demo, not real)" in motion
+    assert "the Assembly's Open API is a local stand-in here, at http://127.0.0.1:" in motion
+    announced = motion.split("── in #updates")[1:]
+    assert len(announced) == 3
+    assert "(bill 2299999) proposed" in announced[0]
+    assert "No stage recorded yet → Submitted" in announced[0]
+    assert "Submitted → Reported to the plenary" in announced[1]
+    assert "Reported to the plenary since" in announced[1]  # /status while reported
+    assert "▸ Vote window" in announced[1]
+    assert "Reported to the plenary → Passed" in announced[2]
+    assert "(원안가결)" in announced[2]
+    final = announced[2][announced[2].index("── Jun: /status item:") :]
+    assert "Passed since" in final and "3 events" in final
     # The web page of the item: the shared history, which the guild's own notice leaves alone.
     web = out[out.index("── the web page http://127.0.0.1:") :]
     assert "/items/gsomia (HTTP 200), as text:" in web
