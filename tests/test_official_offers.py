@@ -17,11 +17,13 @@ from demo.harness import running_bot
 from motionwatch_standin import DiscordStandIn, Perm
 from motionwatch_standin.assembly import AssemblyStandIn, bill_row
 from official.bills import Bill
+from render.offers import render_offer
 from services.items import items_for
 from services.offers import worth_offering
 from storage.models import Announcement, OfficialBill
 from tests.test_official import BILL, KEY, MOTION, tracker
 from tests.test_official_e2e import Clock
+from views.offers import OfferView
 
 NEW = "2299555"
 NEW_MOTION = "국무위원(행정안전부장관 가상인물) 해임 건의안"
@@ -210,3 +212,17 @@ async def test_a_new_motion_is_offered_once_per_guild_and_tracked_by_a_moderator
                 ).all()
             assert sorted(o.guild_id for o in offers) == sorted([first.id, second.id])
             assert {o.state for o in offers} == {"posted"}
+
+
+def test_the_offer_reads_in_korean_with_its_key_and_who_tracked_it() -> None:
+    offer = OfferView(NEW, NEW_MOTION, date(2027, 3, 2), LINK)
+    (embed,) = render_offer("ko", offer, announcement_id=7).embeds
+    assert embed["title"].startswith("국회 새 의안")
+    assert (
+        "의안번호: 2299555" in embed["description"] and "제안일: 2027-03-02" in embed["description"]
+    )
+    assert embed["url"] == LINK and "7" in embed["footer"]["text"]
+    hostile = OfferView(NEW, "[click](https://evil.example) @everyone", None, "javascript:x")
+    (shown,) = render_offer("en", hostile, tracked_by=5, item_key="motion_9").embeds
+    assert "](https://evil" not in shown["description"] and "url" not in shown
+    assert "Tracked by <@5> as `motion_9`" in shown["description"]
