@@ -8,6 +8,7 @@ which the next poll advances in that guild only; a member's click stores nothing
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,17 +17,23 @@ from sqlmodel import select
 from demo.harness import running_bot
 from motionwatch_standin import DiscordStandIn, Perm
 from motionwatch_standin.assembly import AssemblyStandIn, bill_row
+from news.http import feed_client
 from official.bills import Bill
 from render.offers import render_offer
+from runtime.startup import prepare_database
+from services.build import build_services
+from services.errors import UserError
 from services.items import items_for
-from services.offers import worth_offering
-from storage.models import Announcement, OfficialBill
-from tests.test_official import BILL, KEY, MOTION, tracker
+from services.offers import track_offered, worth_offering
+from services.official import OfficialPoller
+from storage.engine import writing
+from storage.models import Announcement, GuildSettings, OfficialBill
+from tests.test_official import BILL, KEY, MOTION, START, settings, tracker
 from tests.test_official_e2e import Clock
 from views.offers import OfferView
 
 NEW = "2299555"
-NEW_MOTION = "국무위원(행정안전부장관 가상인물) 해임 건의안"
+NEW_MOTION = "국무위원(행정안전부장관 가상인물) 해임건의안"
 OLD = "2299444"
 OLD_MOTION = "국무위원(법무부장관 가상인물) 해임건의안"
 LINK = f"https://likms.assembly.go.kr/bill/billDetail.do?billId=STANDIN_{NEW}"
@@ -226,3 +233,39 @@ def test_the_offer_reads_in_korean_with_its_key_and_who_tracked_it() -> None:
     (shown,) = render_offer("en", hostile, tracked_by=5, item_key="motion_9").embeds
     assert "](https://evil" not in shown["description"] and "url" not in shown
     assert "Tracked by <@5> as `motion_9`" in shown["description"]
+
+
+async def test_two_moderators_tracking_at_once_make_one_item(
+    database_url: str, tmp_path: Path
+) -> None:
+    config = tracker(tmp_path)
+    async with (
+        AssemblyStandIn(key=KEY) as api,
+        feed_client(user_agent="motionwatch-test", allow_private=True, timeout=5) as http,
+    ):
+        services = build_services(settings(database_url, api.base), config, http=http)
+        try:
+            prepared = await prepare_database(
+                services.engine, services.sessions, items=config.items
+            )
+            services.item_ids.update(prepared.item_ids)
+            async with writing(services.sessions) as session:
+                session.add(GuildSettings(guild_id=1, news_channel_id=10))
+                await session.commit()
+            poller = OfficialPoller(services)
+            await poller.prepare()
+            api.bills = [bill_row(NEW, NEW_MOTION, proposed="2027-03-02")]
+            result = await poller.poll_due()
+            assert result is not None and result.offered == 1
+            outcomes = await asyncio.gather(
+                *(
+                    track_offered(services, guild_id=1, actor_id=a, bill_no=NEW, now=START)
+                    for a in (100, 200)
+                ),
+                return_exceptions=True,
+            )
+            refused = [o for o in outcomes if isinstance(o, UserError)]
+            assert len(refused) == 1 and refused[0].key == "track.bill_taken"
+            assert len((await items_for(services, 1)).own) == 1
+        finally:
+            await services.engine.dispose()
