@@ -79,11 +79,12 @@ async def track_motion(
     bill = _bill_no(bill_no)
     words = _keywords(keywords)
     seen = await items_for(services, guild_id)
+    # The bill first: "Track it" on a bill the guild follows is told so, not a name clash.
+    if bill is not None and seen.by_bill_no(bill) is not None:
+        raise UserError("track.bill_taken", field="bill_no", bill_no=bill)
     for value, field in ((name, "name"), (korean, "name_ko")):
         if value is not None and resolve_item(seen.specs, value) is not None:
             raise UserError("track.name_taken", field=field, name=value)
-    if bill is not None and seen.by_bill_no(bill) is not None:
-        raise UserError("track.bill_taken", field="bill_no", bill_no=bill)
     async with writing(services.sessions) as session:
         # Again inside the unit of work: two moderators clicking "Track it" at once (or
         # a /track beside it) both passed the check above on the same cached list.
