@@ -7,15 +7,17 @@ announcement's nonce, and says how it went without raising for Discord's answers
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 
 from discordbot.finding import find_own_post
+from discordbot.offers import track_view
 from discordbot.replies import send_kwargs
 from i18n import LANGUAGES, language_for
 from render.announce import announcement_footer, render_change
+from render.offers import render_offer
 from services.announcements import Outgoing
 from services.news import Delivery, Refused, Retry, Sent
 
@@ -35,16 +37,24 @@ async def _language(bot: MotionwatchBot, guild_id: int) -> str:
 
 
 async def post_announcement(bot: MotionwatchBot, out: Outgoing) -> Delivery:
-    assert out.change is not None
     language = await _language(bot, out.guild_id)
-    reply = render_change(language, out.change, announcement_id=out.id)
+    extra: dict[str, Any] = {}
+    if out.offer is not None:
+        # A new official motion in the news channel, with its "Track it" button.
+        reply = render_offer(language, out.offer, announcement_id=out.id)
+        extra["view"] = track_view(language, out.offer.bill_no)
+        where = "news"
+    else:
+        assert out.change is not None
+        reply = render_change(language, out.change, announcement_id=out.id)
+        where = "updates"
     # REST only: it works before the gateway is up, for the catch-up at start.
     channel = bot.get_partial_messageable(out.channel_id, guild_id=out.guild_id)
     try:
-        message = await channel.send(**send_kwargs(reply), nonce=out.nonce)
+        message = await channel.send(**send_kwargs(reply), nonce=out.nonce, **extra)
     except (discord.NotFound, discord.Forbidden) as exc:
-        log.warning("guild %s: cannot post in updates channel %s", out.guild_id, out.channel_id)
-        return Refused(f"the updates channel is gone or closed to the bot ({exc.status})")
+        log.warning("guild %s: cannot post in %s channel %s", out.guild_id, where, out.channel_id)
+        return Refused(f"the {where} channel is gone or closed to the bot ({exc.status})")
     except discord.HTTPException as exc:
         if 400 <= exc.status < 500:
             # Refused for what it says: sending it again cannot help.

@@ -21,6 +21,7 @@ from discordbot.after import AfterChanges
 from discordbot.announce import find_announcement, post_announcement
 from discordbot.errors import on_app_command_error
 from discordbot.news import NewsButton, edit_news, find_news, post_news, warn_disabled
+from discordbot.offers import TrackButton
 from discordbot.official import warn_official_disabled
 from discordbot.reminders import find_reminder, post_reminder
 from discordbot.sync import sync_if_changed
@@ -175,7 +176,7 @@ class MotionwatchBot(commands.Bot):
         await self.reminders.finish_unfinished()
         await self.reminders.sweep()
         await self.news.sync_config_sources()
-        self.add_dynamic_items(NewsButton)
+        self.add_dynamic_items(NewsButton, TrackButton)
         # Stories stored but not posted before a stop or a crash (resent with their nonce).
         await self.news.deliver(after_crash=True)
         # Announcements of changes made before a stop or a crash, and those left half-sent.

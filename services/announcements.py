@@ -1,5 +1,8 @@
 """Announcements in the updates channel, each posted once across crashes and downtime.
 
+(The same rows and delivery carry the offers of new official motions to a guild's news
+channel, kind "offer": services/offers.py.)
+
 A moderator's change and its announcement are stored in one transaction
 (services/moderation.py); posting happens afterwards, from the store: each announcement
 is claimed (pending -> sending) before it is sent with a nonce derived from its id, and
@@ -28,7 +31,9 @@ from services.news import Delivery, Refused, Retry, Sent
 from storage.engine import writing
 from storage.models import Announcement
 from storage.queries import announcements as store
+from storage.queries.official import OFFER
 from views.changes import Change, UnreadablePayload, from_payload
+from views.offers import OfferView, offer_from_payload
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,8 @@ class Outgoing:
     change: Change | None  # None when the stored change could not be read back
     # Since when it may have been posted: looking for it in the channel starts there.
     since: datetime
+    # A new motion offered in the news channel (kind "offer") rather than a change.
+    offer: OfferView | None = None
 
     @property
     def nonce(self) -> str:
@@ -136,16 +143,24 @@ class Announcements:
                 await session.commit()
             if not claimed:
                 return None  # another delivery (or process) has it
+        change: Change | None = None
+        offer: OfferView | None = None
+        seen = await items_for(self.services, row.guild_id)
         try:
-            seen = await items_for(self.services, row.guild_id)
-            change: Change | None = from_payload(row.payload, seen.specs)
+            if row.kind == OFFER:
+                offer = offer_from_payload(row.payload)
+            else:
+                change = from_payload(row.payload, seen.specs)
         except UnreadablePayload as exc:
             log.warning("announcement %s cannot be read back: %s", row.id, exc)
-            change = None
         out = Outgoing(
-            row.id, row.guild_id, row.channel_id, change, row.claimed_at or row.created_at
+            row.id, row.guild_id, row.channel_id, change, row.claimed_at or row.created_at, offer
         )
-        outcome = await self._settle_leftover(out) if leftover else await self._send(out)
+        if offer is not None and not leftover and seen.by_bill_no(offer.bill_no) is not None:
+            # The guild started following it (/track motion) before the offer went out.
+            outcome: Delivery | None = Refused("the guild follows the bill already")
+        else:
+            outcome = await self._settle_leftover(out) if leftover else await self._send(out)
         if outcome is not None:
             await self._record(row, outcome)
         return outcome
@@ -173,7 +188,7 @@ class Announcements:
         return Sent(message_id)
 
     async def _send(self, out: Outgoing) -> Delivery:
-        if out.change is None:
+        if out.change is None and out.offer is None:
             return Refused("the change can no longer be read (its item is no longer tracked?)")
         try:
             return await self.send(out)

@@ -32,6 +32,7 @@ from services.convert import event_view
 from services.items import every_guild_item
 from services.items import linked_items as guild_linked_items
 from services.news import FAILURES_TO_DISABLE, backoff, probe_delay
+from services.offers import offer_new_bills
 from storage.engine import writing
 from storage.models import OfficialSource, TimelineEvent
 from storage.notify import Scope
@@ -54,7 +55,8 @@ TICK_SECONDS = 30
 LEASE_FLOOR = timedelta(minutes=5)
 # Warns a guild's news channel that the official source was paused after failures.
 Warner = Callable[[int, int, OfficialSource], Awaitable[None]]
-# Told what a poll recorded, once it is committed: re-plan reminders, deliver announcements.
+# Told what a poll recorded, once it is committed: re-plan reminders, deliver announcements
+# (called with nothing recorded when the poll only offered new motions).
 ChangeHook = Callable[[Sequence["Recorded"]], Awaitable[None]]
 
 
@@ -82,6 +84,8 @@ class PollResult:
     bills: int = 0
     recorded: tuple[Recorded, ...] = ()
     error: str | None = None
+    # New motions offered to guilds (services/offers.py): how many offers were recorded.
+    offered: int = 0
 
 
 async def linked_items(
@@ -199,14 +203,15 @@ class OfficialPoller:
             await self._failed(reason)
             return PollResult(error=reason)
         recorded = await self._record_all(bills)
+        offered = await offer_new_bills(self.services, bills, now=self.now())
         await self._succeeded()
         self.last_poll = self.now()
-        if recorded and self.on_change is not None:
+        if (recorded or offered) and self.on_change is not None:
             try:
                 await self.on_change(recorded)
             except Exception:  # what follows a change is retried by its own schedule
                 log.exception("after recording %d official stages", len(recorded))
-        return PollResult(bills=len(bills), recorded=tuple(recorded))
+        return PollResult(bills=len(bills), recorded=tuple(recorded), offered=offered)
 
     async def _fetch(self, api: OfficialApi) -> dict[str, Bill]:
         http = self.services.http

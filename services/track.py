@@ -17,7 +17,13 @@ from services.items import MOTION_RULE_SET, items_for, items_scope, slug_of, spe
 from storage.engine import writing
 from storage.notify import Scope
 from storage.queries.audit import record_audit
-from storage.queries.items import add_guild_item, guild_item_by_key, hide_item
+from storage.queries.items import (
+    add_guild_item,
+    guild_follows_bill,
+    guild_item_by_key,
+    hide_item,
+    lock_guild_items,
+)
 from tracker.items import ItemSpec
 from tracker.lookup import resolve_item
 from tracker.rules import get_rule_set
@@ -73,12 +79,18 @@ async def track_motion(
     bill = _bill_no(bill_no)
     words = _keywords(keywords)
     seen = await items_for(services, guild_id)
+    # The bill first: "Track it" on a bill the guild follows is told so, not a name clash.
+    if bill is not None and seen.by_bill_no(bill) is not None:
+        raise UserError("track.bill_taken", field="bill_no", bill_no=bill)
     for value, field in ((name, "name"), (korean, "name_ko")):
         if value is not None and resolve_item(seen.specs, value) is not None:
             raise UserError("track.name_taken", field=field, name=value)
-    if bill is not None and seen.by_bill_no(bill) is not None:
-        raise UserError("track.bill_taken", field="bill_no", bill_no=bill)
     async with writing(services.sessions) as session:
+        # Again inside the unit of work: two moderators clicking "Track it" at once (or
+        # a /track beside it) both passed the check above on the same cached list.
+        await lock_guild_items(session, guild_id=guild_id)
+        if bill is not None and await guild_follows_bill(session, guild_id=guild_id, bill_no=bill):
+            raise UserError("track.bill_taken", field="bill_no", bill_no=bill)
         row = await add_guild_item(
             session,
             guild_id=guild_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint
@@ -319,7 +319,8 @@ class ReminderDelivery(SQLModel, table=True):
 
 
 class Announcement(SQLModel, table=True):
-    """A moderator's change to announce in the guild's updates channel, recorded with it.
+    """A moderator's change to announce in the guild's updates channel, recorded with it
+    (or a new motion offered in its news channel: ``kind`` "offer").
 
     Written in the change's own transaction (only when the guild has an updates channel),
     so a crash cannot lose it; claimed (pending -> sending) before it is sent with a nonce,
@@ -338,8 +339,14 @@ class Announcement(SQLModel, table=True):
     guild_id: int = Field(sa_type=BigInteger)
     # The guild's updates channel when the change was made.
     channel_id: int = Field(sa_type=BigInteger)
-    event_id: int = Field(foreign_key="timeline_event.id")
-    action: str = Field(max_length=16)  # "added", "edited" or "removed"
+    # "change": a timeline change (``event_id``); "offer": a new National Assembly
+    # motion offered in the news channel with "Track it" (``bill_no``, SPEC §9).
+    kind: str = Field(
+        default="change", max_length=16, sa_column_kwargs={"server_default": "change"}
+    )
+    event_id: int | None = Field(default=None, foreign_key="timeline_event.id")
+    bill_no: str | None = Field(default=None, max_length=32)
+    action: str = Field(max_length=16)  # "added", "edited", "removed" or "offer"
     payload: dict[str, Any] = Field(sa_type=JSON)
     # pending -> sending -> posted; dropped (with the reason) when the channel is gone,
     # Discord refused it, or passing failures went on too long.
@@ -424,6 +431,24 @@ class OfficialSource(SQLModel, table=True):
     next_poll_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OfficialBill(SQLModel, table=True):
+    """A dismissal motion the official record has shown, once: offered to guilds when new.
+
+    Its first sight records the guilds' offers in the same transaction (storage/queries/
+    official.py), so a motion is offered once however often it is polled.
+    """
+
+    __tablename__ = "official_bill"
+
+    bill_no: str = Field(max_length=32, primary_key=True)
+    name: str = Field(max_length=300)
+    proposed_on: date | None = Field(default=None)
+    link_url: str | None = Field(default=None, max_length=2000)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    # False when first seen but not offered (older than the first poll's horizon).
+    offered: bool = Field(default=False)
 
 
 metadata = SQLModel.metadata

@@ -60,7 +60,7 @@ async def test_upgrade_twice_is_harmless(migrated: AsyncEngine) -> None:
     await upgrade(migrated)
     async with migrated.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0009"
+    assert version == "0010"
 
 
 async def test_seed_history_loads_once(migrated: AsyncEngine, sessions: SessionFactory) -> None:

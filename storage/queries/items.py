@@ -3,6 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -107,3 +109,32 @@ async def items_by_bill_no(session: AsyncSession, *, bill_nos: Iterable[str]) ->
         .order_by(col(Item.id))
     )
     return list(result.all())
+
+
+# The class of the per-guild lock below (the two-int4 form of pg_advisory_xact_lock).
+TRACK_LOCK = 0x6D77_7472  # "mwtr"
+
+
+async def lock_guild_items(session: AsyncSession, *, guild_id: int) -> None:
+    """Until the transaction ends, no other one adds to ``guild_id``'s items (PostgreSQL).
+
+    SQLite needs nothing: its writers already run one at a time.
+    """
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        key = guild_id % 2**31  # int4; two guilds sharing one only wait for each other
+        await conn.execute(sa_select(func.pg_advisory_xact_lock(TRACK_LOCK, key)))
+
+
+async def guild_follows_bill(session: AsyncSession, *, guild_id: int, bill_no: str) -> bool:
+    """Whether one of ``guild_id``'s own visible items is linked to ``bill_no``."""
+    result = await session.exec(
+        select(Item.id)
+        .where(
+            Item.guild_id == guild_id,
+            Item.bill_no == bill_no,
+            col(Item.hidden_at).is_(None),
+        )
+        .limit(1)
+    )
+    return result.first() is not None

@@ -6,17 +6,26 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, and_, insert, literal, not_, or_, select
+from sqlalchemy import JSON, Integer, String, and_, exists, insert, literal, not_, or_, select
 from sqlmodel import col, update
 from sqlmodel import select as sm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Announcement, GuildSettings, OfficialSource, TimelineEvent
+from storage.models import (
+    Announcement,
+    GuildSettings,
+    Item,
+    OfficialBill,
+    OfficialSource,
+    TimelineEvent,
+)
 from storage.queries._insert import insert_ignoring_conflicts, table_of
 from storage.types import UTCDateTime
 
 AN = table_of(Announcement)
 GS = table_of(GuildSettings)
+IT = table_of(Item)
+OFFER = "offer"
 
 
 async def ensure_official_source(session: AsyncSession, *, key: str, name: str) -> None:
@@ -132,3 +141,65 @@ async def news_channels(session: AsyncSession) -> list[tuple[int, int]]:
         col(GuildSettings.news_channel_id).is_not(None)
     )
     return [(g, c) for g, c in (await session.exec(stmt)).all() if c is not None]
+
+
+async def any_bill_seen(session: AsyncSession) -> bool:
+    """Whether the official record was ever read (its first poll offers nothing old)."""
+    return (await session.exec(sm_select(OfficialBill.bill_no).limit(1))).first() is not None
+
+
+async def bills_seen(session: AsyncSession, *, bill_nos: Sequence[str]) -> set[str]:
+    if not bill_nos:
+        return set()
+    stmt = sm_select(OfficialBill.bill_no).where(col(OfficialBill.bill_no).in_(list(bill_nos)))
+    return set((await session.exec(stmt)).all())
+
+
+async def add_bill(session: AsyncSession, *, bill: OfficialBill) -> bool:
+    """Record a bill as seen; False when it already was (then it must not be offered)."""
+    row = bill.model_dump()
+    new = await insert_ignoring_conflicts(
+        session, table=table_of(OfficialBill), rows=[row], conflict=["bill_no"]
+    )
+    return new > 0
+
+
+async def get_bill(session: AsyncSession, *, bill_no: str) -> OfficialBill | None:
+    return await session.get(OfficialBill, bill_no)
+
+
+async def record_offers(
+    session: AsyncSession, *, bill_no: str, payload: dict[str, Any], now: datetime
+) -> int:
+    """The bill's offer for every guild with a news channel none of whose own visible items
+    follows it, in one INSERT .. SELECT inside the poll's transaction; returns how many.
+
+    (Configured items are shared by every guild: the caller offers none when one follows.)
+    """
+    follows = exists().where(
+        IT.c.guild_id == GS.c.guild_id, IT.c.bill_no == bill_no, IT.c.hidden_at.is_(None)
+    )
+    source = select(
+        GS.c.guild_id,
+        GS.c.news_channel_id,
+        literal(OFFER, String()),
+        literal(bill_no, String()),
+        literal(OFFER, String()),
+        literal(payload, JSON()),
+        literal("pending", String()),
+        literal(now, UTCDateTime()),
+        literal(0, Integer()),
+    ).where(GS.c.news_channel_id.is_not(None), not_(follows))
+    columns = [
+        "guild_id",
+        "channel_id",
+        "kind",
+        "bill_no",
+        "action",
+        "payload",
+        "state",
+        "created_at",
+        "attempts",
+    ]
+    result = await (await session.connection()).execute(insert(AN).from_select(columns, source))
+    return int(result.rowcount or 0)
