@@ -128,6 +128,17 @@ async def test_a_second_report_with_a_time_makes_it_exact(server: Server) -> Non
     await s.record("submitted", "2026-11-20")
     await s.record("reported", "2026-11-21")
     assert "Vote window (approximate)" in await s.status_fields()
+    found = await s.standin.autocomplete(
+        s.guild.id,
+        s.general,
+        s.admin,
+        "update",
+        subcommand="add",
+        focused="stage",
+        value="",
+        options={"item": ITEM},
+    )
+    assert "reported" in [str(c.value) for c in found]
     await s.record("reported", "2026-11-21 10:00")
     fields = await s.status_fields()
     assert "Vote window (approximate)" not in fields

@@ -178,3 +178,10 @@ def test_the_chart_draws_every_instant_the_window_may_cover() -> None:
     assert plan.vote_window.label == "Vote window (approximate)"
     korean = _plan(_motion(), events, DAY + 25 * H, language="ko")
     assert korean.vote_window is not None and korean.vote_window.label == "표결 기간(추정)"
+
+
+def test_another_report_is_suggested_only_while_the_time_is_unknown() -> None:
+    approx = RULES.assess(date_only_report(), DAY + 25 * H)
+    assert "reported" in RULES.next_stages(approx)
+    exact = RULES.assess([date_only_report()[0], EventFact(DAY + 14 * H, "reported")], DAY + 25 * H)
+    assert "reported" not in RULES.next_stages(exact)

@@ -272,6 +272,13 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
 
     # -- the status in words ------------------------------------------------------
 
+    def next_stages(self, assessment: Assessment) -> frozenset[str]:
+        allowed = super().next_stages(assessment)
+        # A second report with its time on the day refines one known only by its date.
+        if assessment.stage == REPORTED and assessment.facts.get("window_approximate"):
+            return allowed | {REPORTED}
+        return allowed
+
     def stage_word(self, assessment: Assessment) -> str | None:
         if assessment.facts.get("deemed_discarded"):
             return DEEMED_DISCARDED
