@@ -277,6 +277,12 @@ def _vote_window(spec: ItemSpec, assessment: Assessment, language: str) -> Windo
     closes = assessment.facts.get("window_closes")
     if not isinstance(opens, datetime) or not isinstance(closes, datetime):
         return None
+    if assessment.facts.get("window_approximate") is True:
+        # Known only to within a day: draw every instant the window may cover.
+        earliest = assessment.facts.get("window_earliest")
+        latest = assessment.facts.get("window_latest")
+        if isinstance(earliest, datetime) and isinstance(latest, datetime):
+            return Window(earliest, latest, t(language, "approximate_window.chart_label"))
     return Window(opens, closes, t(language, "chart.vote_window"))
 
 

@@ -41,7 +41,7 @@ async def stage_autocomplete(
         (status,) = await statuses(
             bot.services, guild_id=interaction.guild_id, item=spec, now=bot.now()
         )
-        allowed = spec.rules.transitions.get(status.assessment.stage, frozenset())
+        allowed = spec.rules.next_stages(status.assessment)
         stages = tuple(s for s in stages if s in allowed)
     needle = current.strip().lower()
     return [app_commands.Choice(name=s, value=s) for s in stages if needle in s][:25]

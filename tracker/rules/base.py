@@ -88,6 +88,10 @@ class RuleSet(ABC, Generic[P, S]):
         """The facts /status, the web page and --check show after the stage, in order."""
         return []
 
+    def next_stages(self, assessment: Assessment) -> frozenset[str]:
+        """The stages a moderator may record after the assessed one (for suggestions)."""
+        return self.transitions.get(assessment.stage, frozenset())
+
     @classmethod
     def parse_params(cls, raw: Mapping[str, Any]) -> RuleParams:
         """Validate raw parameters (pydantic errors name the offending key)."""

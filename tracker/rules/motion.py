@@ -4,6 +4,21 @@ Constitution Art. 63: proposed by one third of all members, passed by a
 majority of all members. National Assembly Act Art. 112(7): voted by secret
 ballot more than 24 h and at most 72 h after it is reported to the plenary;
 not voted by then, it is deemed discarded.
+
+A report known only by its date (the official record gives no time) happened
+at some unknown instant of that local day, so the window is only known to
+within a day. The rule set then counts safely, in both directions:
+
+- the vote is said to be *surely* allowed only after the end of the report day
+  + 24 h (``window_opens``), and *surely* still in time only up to the start of
+  the report day + 72 h (``window_closes``): a reminder or deadline never claims
+  a vote may happen when, for some report time that day, it may not;
+- a vote is refused as too early only when it falls at or before the start of
+  the day + 24 h (too early whatever the time), and the motion is deemed
+  discarded only after the end of the day + 72 h (discarded whatever the time).
+
+Until a moderator gives the time (an edit of the event, or a second ``reported``
+event with a time on the same day) the status shows the window as approximate.
 """
 
 from __future__ import annotations
@@ -22,13 +37,15 @@ from tracker.model import (
     Deadline,
     EventFact,
     FactValue,
+    LineValue,
     Moment,
+    Precision,
     StageChangeError,
     StatusLine,
 )
 from tracker.rules import register
 from tracker.rules.base import FoldState, RuleParams, RuleSet
-from tracker.timeutil import ensure_utc
+from tracker.timeutil import day_start, ensure_utc, local_date
 
 ANNOUNCED = "announced"
 SUBMITTED = "submitted"
@@ -83,7 +100,14 @@ class MotionParams(RuleParams):
 
 @dataclass(frozen=True, slots=True)
 class MotionState(FoldState):
+    # The earliest the report can have happened (local 00:00 for a date-only one) ...
     reported_at: datetime | None = None
+    # ... and the first instant after it can have happened (the same, when its time is known).
+    reported_by: datetime | None = None
+
+    @property
+    def report_time_unknown(self) -> bool:
+        return self.reported_by is not None and self.reported_by != self.reported_at
 
 
 @register
@@ -131,24 +155,57 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
             reported_at + timedelta(hours=p.window_closes_hours),
         )
 
+    def safe_window(self, state: MotionState) -> tuple[datetime, datetime, datetime]:
+        """(surely open after, surely in time until, surely discarded after).
+
+        For a report with a time the first two are the window itself and the
+        third its close; for a date-only one see the module's docstring.
+        """
+        assert state.reported_at is not None and state.reported_by is not None
+        opens = self.window(state.reported_by)[0]
+        closes = self.window(state.reported_at)[1]
+        return opens, closes, self.window(state.reported_by)[1]
+
     def initial_state(self) -> MotionState:
         return MotionState()
 
     def advance(self, state: MotionState, until: datetime) -> MotionState:
         if state.stage == REPORTED and state.reported_at is not None:
-            closes = self.window(state.reported_at)[1]
-            if until > closes:
-                return replace(state, stage=DISCARDED, since=closes, derived=True)
+            discarded = self.safe_window(state)[2]
+            if until > discarded:
+                return replace(state, stage=DISCARDED, since=discarded, derived=True)
         return state
 
+    def _same_report(self, state: MotionState, event: EventFact) -> bool:
+        """A date-only ``reported`` on the day of the timed one already counted: one report.
+
+        The timed record counts first (a date-only one counts once its day is
+        over), so a moderator's time refines the official record's date.
+        """
+        return (
+            event.stage == REPORTED
+            and state.stage == REPORTED
+            and not state.derived
+            and event.precision == Precision.DATE
+            and state.reported_at is not None
+            and not state.report_time_unknown
+            and local_date(state.reported_at, self.tz)
+            == local_date(ensure_utc(event.occurred_at), self.tz)
+        )
+
     def apply(self, state: MotionState, event: EventFact) -> MotionState:
+        if self._same_report(state, event):
+            return state
         self.check_transition(state, event)
         at = event.occurred_at
         if event.stage in VOTES and state.reported_at is not None:
             self._check_vote_time(state.reported_at, event)
         new = replace(state, stage=event.stage, since=at, derived=False)
         if event.stage == REPORTED:
-            return replace(new, reported_at=at)
+            by = at
+            if event.precision == Precision.DATE:
+                by = day_start(local_date(ensure_utc(at), self.tz) + timedelta(days=1), self.tz)
+            return replace(new, reported_at=at, reported_by=by)
         return new
 
     def _check_vote_time(self, reported_at: datetime, event: EventFact) -> None:
@@ -178,16 +235,28 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
             "window_opens": None,
             "window_closes": None,
             "deemed_discarded": state.stage == DISCARDED and state.derived,
+            "window_approximate": False,
         }
         deadlines: list[Deadline] = []
+        discarded: datetime | None = None
         if state.reported_at is not None:
-            opens, closes = self.window(state.reported_at)
+            # Exact report: the window itself. Date-only: the part of it that holds
+            # whatever the time of the report (see the module's docstring).
+            opens, closes, discarded = self.safe_window(state)
+            approximate = state.report_time_unknown
             facts["window_opens"] = opens
             facts["window_closes"] = closes
+            facts["window_approximate"] = approximate
+            if approximate:
+                facts["window_earliest"] = self.window(state.reported_at)[0]
+                facts["window_latest"] = discarded
+            # The deadline keys stay when the time becomes known, so reminders are re-planned.
+            suffix = "_approx" if approximate else ""
             if state.stage == REPORTED:
                 if opens > now:
-                    deadlines.append(Deadline("window-opens", "window_opens", opens))
-                deadlines.append(Deadline("window-closes", "window_closes", closes))
+                    deadlines.append(Deadline("window-opens", "window_opens" + suffix, opens))
+                if closes >= now:
+                    deadlines.append(Deadline("window-closes", "window_closes" + suffix, closes))
         return Assessment(
             stage=state.stage,
             since=state.since,
@@ -195,11 +264,20 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
             facts=facts,
             deadlines=tuple(deadlines),
             valid_until=self.earliest(
-                self.first_event_after(events, now), deadlines[0].at if deadlines else None
+                self.first_event_after(events, now),
+                deadlines[0].at if deadlines else None,
+                discarded if state.stage == REPORTED else None,
             ),
         )
 
     # -- the status in words ------------------------------------------------------
+
+    def next_stages(self, assessment: Assessment) -> frozenset[str]:
+        allowed = super().next_stages(assessment)
+        # A second report with its time on the day refines one known only by its date.
+        if assessment.stage == REPORTED and assessment.facts.get("window_approximate"):
+            return allowed | {REPORTED}
+        return allowed
 
     def stage_word(self, assessment: Assessment) -> str | None:
         if assessment.facts.get("deemed_discarded"):
@@ -218,7 +296,30 @@ class KrAssemblyDismissal(RuleSet[MotionParams, MotionState]):
             values = {"seats": seats, "propose": propose, "passing": passing}
             out.append(StatusLine("thresholds", values))
         opens, closes = facts.get("window_opens"), facts.get("window_closes")
-        if isinstance(opens, datetime) and isinstance(closes, datetime):
+        earliest, latest = facts.get("window_earliest"), facts.get("window_latest")
+        reported = facts.get("reported_at")
+        if (
+            facts.get("window_approximate")
+            and isinstance(opens, datetime)
+            and isinstance(closes, datetime)
+            and isinstance(earliest, datetime)
+            and isinstance(latest, datetime)
+            and isinstance(reported, datetime)
+        ):
+            p = self.params
+            approx: dict[str, LineValue] = {
+                "after": f"{p.window_opens_hours:g}",
+                "until": f"{p.window_closes_hours:g}",
+                "reported": Moment(reported, "day"),
+                # The days the window can open and close on, whatever the report's time.
+                "first_day": Moment(earliest, "day"),
+                "last_day": Moment(closes, "day"),
+                "sure_opens": Moment(opens, "time"),
+                "sure_closes": Moment(closes, "time"),
+                "discarded": Moment(latest, "time"),
+            }
+            out.append(StatusLine("vote_window_approx", approx))
+        elif isinstance(opens, datetime) and isinstance(closes, datetime):
             window = {"opens": Moment(opens, "time"), "closes": Moment(closes)}
             out.append(StatusLine("vote_window", window))
         if facts.get("deemed_discarded"):
