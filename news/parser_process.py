@@ -107,6 +107,13 @@ class FeedParser:
         if self._pool is not pool:
             return  # another parse already replaced it
         self._pool = None
+        # Python before 3.11.5 (Debian 12's 3.11.2) then deadlocks, at the latest at exit
+        # (cpython#94777): the queue's feeder thread stays blocked writing a queued body
+        # into a pipe that only the killed processes read, and the executor joins it.
+        # Closing this process's read end, as later Pythons do, makes that write fail.
+        reader = getattr(getattr(pool, "_call_queue", None), "_reader", None)
+        if reader is not None:
+            reader.close()
         # The executor cannot cancel a running call: end its process instead.
         # Calls still queued fail with BrokenProcessPool (a failed poll), not a cancellation.
         for process in list(getattr(pool, "_processes", {}).values()):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -11,6 +13,7 @@ import pytest
 
 from news.parse import parse_feed
 from news.parser_process import MEMORY_LIMIT, FeedParser
+from tests.conftest import ROOT
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 FEED = (
@@ -68,3 +71,40 @@ async def test_a_parser_that_dies_fails_one_feed_and_is_started_again(parser: Fe
     assert failed.problem == "refused: the feed made its parser fail"
     parsed = await parser.parse(FEED, source_url="https://wire.example/feed", now=NOW)
     assert parsed.problem is None and len(parsed.entries) == 1
+
+
+# Many large bodies queued behind one that runs away: the executor's feeder thread is
+# writing the next body into the pipe when the parser is killed.
+_QUEUED_BEHIND_A_HANG = """
+import asyncio
+from datetime import UTC, datetime
+
+from news.parser_process import FeedParser
+from tests.test_parser_process import SLOW
+
+
+async def main() -> None:
+    parser = FeedParser(workers=1, timeout=0.2)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    results = await asyncio.gather(
+        *(parser.parse(SLOW * 50, source_url=f"https://s/{i}", now=now) for i in range(8))
+    )
+    print("refused", sum(1 for r in results if r.problem is not None), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_a_process_whose_parser_was_killed_with_bodies_queued_still_exits() -> None:
+    # Before the fix, Debian 12's Python 3.11.2 (cpython#94777) hung here at exit forever.
+    done = subprocess.run(
+        [sys.executable, "-c", _QUEUED_BEHIND_A_HANG],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "refused 8"
