@@ -37,7 +37,7 @@ from storage.engine import writing
 from storage.models import OfficialSource, TimelineEvent
 from storage.notify import Scope
 from storage.queries import official as store
-from storage.queries.announcements import record_announcement
+from storage.queries.announcements import record_announcement, record_announcements_everywhere
 from storage.queries.audit import record_audit
 from storage.queries.events import snapshot, stage_events, to_fact
 from tracker.items import ItemSpec
@@ -340,7 +340,7 @@ class OfficialPoller:
                 now=now,
             )
             return replace(change, announcement_id=announcement)
-        await store.record_announcements_everywhere(
+        await record_announcements_everywhere(
             session, event_id=change.event.id, action=change.action, payload=payload, now=now
         )
         return change

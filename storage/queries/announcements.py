@@ -25,6 +25,32 @@ AN = table_of(Announcement)
 GS = table_of(GuildSettings)
 
 
+_COLUMNS = [
+    "guild_id",
+    "channel_id",
+    "event_id",
+    "action",
+    "payload",
+    "state",
+    "created_at",
+    "attempts",
+]
+
+
+def _from_settings(*, event_id: int, action: str, payload: dict[str, Any], now: datetime) -> Any:
+    """A change's pending announcement for each guild settings row with an updates channel."""
+    return select(
+        GS.c.guild_id,
+        GS.c.updates_channel_id,
+        literal(event_id, Integer()),
+        literal(action, String()),
+        literal(payload, JSON()),
+        literal("pending", String()),
+        literal(now, UTCDateTime()),
+        literal(0, Integer()),
+    ).where(GS.c.updates_channel_id.is_not(None))
+
+
 async def record_announcement(
     session: AsyncSession,
     *,
@@ -39,29 +65,28 @@ async def record_announcement(
     One INSERT .. SELECT from the guild's settings, inside the change's transaction: no
     row when the guild has no updates channel. Returns the new row's id, or None.
     """
-    source = select(
-        GS.c.guild_id,
-        GS.c.updates_channel_id,
-        literal(event_id, Integer()),
-        literal(action, String()),
-        literal(payload, JSON()),
-        literal("pending", String()),
-        literal(now, UTCDateTime()),
-        literal(0, Integer()),
-    ).where(GS.c.guild_id == guild_id, GS.c.updates_channel_id.is_not(None))
-    columns = [
-        "guild_id",
-        "channel_id",
-        "event_id",
-        "action",
-        "payload",
-        "state",
-        "created_at",
-        "attempts",
-    ]
-    stmt = insert(AN).from_select(columns, source).returning(AN.c.id)
+    source = _from_settings(event_id=event_id, action=action, payload=payload, now=now)
+    stmt = (
+        insert(AN).from_select(_COLUMNS, source.where(GS.c.guild_id == guild_id)).returning(AN.c.id)
+    )
     new = (await (await session.connection()).execute(stmt)).scalar_one_or_none()
     return None if new is None else int(new)
+
+
+async def record_announcements_everywhere(
+    session: AsyncSession,
+    *,
+    event_id: int,
+    action: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> int:
+    """A shared change's announcement for every guild with an updates channel, in one
+    INSERT .. SELECT inside the change's transaction; returns how many were recorded."""
+    source = _from_settings(event_id=event_id, action=action, payload=payload, now=now)
+    stmt = insert(AN).from_select(_COLUMNS, source)
+    result = await (await session.connection()).execute(stmt)
+    return int(result.rowcount or 0)
 
 
 async def to_deliver(

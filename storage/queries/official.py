@@ -100,41 +100,6 @@ async def official_keys_recorded(session: AsyncSession, *, keys: Sequence[str]) 
     return {k for k in (await session.exec(stmt)).all() if k is not None}
 
 
-async def record_announcements_everywhere(
-    session: AsyncSession,
-    *,
-    event_id: int,
-    action: str,
-    payload: dict[str, Any],
-    now: datetime,
-) -> int:
-    """A shared change's announcement for every guild with an updates channel, in one
-    INSERT .. SELECT inside the change's transaction; returns how many were recorded."""
-    source = select(
-        GS.c.guild_id,
-        GS.c.updates_channel_id,
-        literal(event_id, Integer()),
-        literal(action, String()),
-        literal(payload, JSON()),
-        literal("pending", String()),
-        literal(now, UTCDateTime()),
-        literal(0, Integer()),
-    ).where(GS.c.updates_channel_id.is_not(None))
-    columns = [
-        "guild_id",
-        "channel_id",
-        "event_id",
-        "action",
-        "payload",
-        "state",
-        "created_at",
-        "attempts",
-    ]
-    stmt = insert(AN).from_select(columns, source)
-    result = await (await session.connection()).execute(stmt)
-    return int(result.rowcount or 0)
-
-
 async def news_channels(session: AsyncSession) -> list[tuple[int, int]]:
     """(guild id, news channel id) of every guild with a news channel: whom to warn."""
     stmt = sm_select(GuildSettings.guild_id, GuildSettings.news_channel_id).where(
